@@ -1,0 +1,3 @@
+from ortholens.cli import main
+
+main()

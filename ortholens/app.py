@@ -1,0 +1,58 @@
+"""The FastAPI application factory: routers, middleware, error rendering and the web pages."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from ortholens import __version__
+from ortholens.health.endpoints import JobGauges
+from ortholens.health.endpoints import router as health_router
+from ortholens.http.middleware import HttpMetrics, RequestContextMiddleware, security_headers
+from ortholens.http.problems import install_problem_handlers
+from ortholens.job.endpoints import router as job_router
+from ortholens.runtime import Runtime
+from ortholens.settings import StorageBackend
+from ortholens.storage.endpoints import router as storage_router
+from ortholens.web import install_web
+
+API_ROUTERS = [health_router, job_router, storage_router]
+
+
+def _media_origins(runtime: Runtime) -> list[str]:
+    """Origins that serve presigned downloads the pages may show (an S3 endpoint)."""
+    settings = runtime.settings
+    if settings.storage_backend is not StorageBackend.S3 or not settings.s3_endpoint_url:
+        return []
+    parts = urlsplit(settings.s3_endpoint_url)
+    return [f"{parts.scheme}://{parts.netloc}"]
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """Build the web application around an already-built runtime."""
+    app = FastAPI(
+        title="OrthoLens",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url=None,  # the interactive docs load scripts from a CDN; clients use the JSON
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    registry = CollectorRegistry()
+    app.state.metrics_registry = registry
+    app.state.job_gauges = JobGauges(registry)
+    install_problem_handlers(app)
+    for router in API_ROUTERS:
+        app.include_router(router)
+    install_web(app, runtime)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=HttpMetrics(registry),
+        headers=security_headers(
+            https=runtime.settings.public_url.startswith("https://"),
+            extra_sources=_media_origins(runtime),
+        ),
+    )
+    return app

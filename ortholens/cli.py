@@ -1,0 +1,241 @@
+"""The `ortholens` command line: everything an administrator scripts."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ortholens import __version__
+from ortholens.kit.db import transaction
+from ortholens.kit.errors import OrthoLensError
+from ortholens.kit.jobs import JobStatus
+from ortholens.kit.logging import configure_logging
+from ortholens.runtime import Runtime, build_runtime
+from ortholens.settings import Environment, Settings, get_settings
+
+app = typer.Typer(
+    help="OrthoLens: orthodontic imaging and remote monitoring.", no_args_is_help=True
+)
+jobs_app = typer.Typer(help="Inspect background jobs.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+
+@contextmanager
+def _runtime() -> Iterator[Runtime]:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    runtime = build_runtime(settings)
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def _friendly(func: Callable[..., T]) -> Callable[..., T]:
+    """Turn our errors into a one-line message and exit code 2 instead of a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: object, **kwargs: object) -> T:
+        try:
+            return func(*args, **kwargs)
+        except OrthoLensError as exc:
+            err_console.print(f"[bold red]Error:[/] {exc.detail}")
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+@app.command()
+def version() -> None:
+    """Print the OrthoLens version."""
+    console.print(__version__)
+
+
+@app.command()
+@_friendly
+def migrate(
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Apply database migrations (safe to run again)."""
+    from ortholens.migrations.runner import current_revision, head_revision, upgrade
+
+    with _runtime() as runtime:
+        before = current_revision(runtime.engine)
+        target = head_revision() if revision == "head" else revision
+        if before == target:
+            console.print(f"Database already at revision [bold]{before}[/].")
+            return
+        with console.status(f"Migrating database from {before or 'empty'} to {target}..."):
+            upgrade(runtime.engine, revision)
+        console.print(f"Database migrated to revision [bold]{current_revision(runtime.engine)}[/].")
+
+
+@app.command()
+@_friendly
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[
+        bool, typer.Option(help="Seed the demo clinic and print its sign-ins.")
+    ] = False,
+    worker: Annotated[
+        bool, typer.Option(help="Run a job consumer in this process (default from settings).")
+    ] = True,
+) -> None:
+    """Serve the web app and API (with an in-process job worker unless disabled)."""
+    import uvicorn
+
+    from ortholens.app import create_app
+    from ortholens.migrations.runner import ensure_up_to_date
+
+    settings = get_settings()
+    if demo and settings.environment is Environment.PRODUCTION:
+        err_console.print("[bold red]Error:[/] --demo is not allowed in production.")
+        raise typer.Exit(2)
+    with _runtime() as runtime:
+        ensure_up_to_date(runtime.engine)
+        if demo:
+            _print_demo(runtime, host, port)
+        consumer = runtime.make_worker() if worker and settings.embedded_worker else None
+        if consumer is not None:
+            consumer.start()
+        try:
+            uvicorn.run(
+                create_app(runtime),
+                host=host,
+                port=port,
+                log_config=None,  # keep our structured logging
+                proxy_headers=True,
+                server_header=False,
+            )
+        finally:
+            if consumer is not None:
+                consumer.stop()
+
+
+def _print_demo(runtime: Runtime, host: str, port: int) -> None:
+    from ortholens.demo.seed import seed_demo
+
+    with transaction(runtime.session_factory) as session:
+        logins = seed_demo(session)
+    table = Table(title="Demo clinic sign-ins (new passwords on every start)")
+    for column in ("Role", "Name", "E-mail", "Password"):
+        table.add_column(column)
+    for login in logins:
+        table.add_row(login.role.value, login.name, login.email, login.password)
+    console.print(table)
+    console.print(f"Open [bold]http://{host}:{port}/[/] in a browser.")
+
+
+@app.command()
+@_friendly
+def worker() -> None:
+    """Run a standalone job worker until interrupted (scale out by running more)."""
+    from ortholens.migrations.runner import ensure_up_to_date
+
+    with _runtime() as runtime:
+        ensure_up_to_date(runtime.engine)
+        runtime.make_worker().run_forever()
+
+
+@jobs_app.command("show")
+@_friendly
+def jobs_show(
+    job_id: uuid.UUID,
+    wait: Annotated[bool, typer.Option(help="Follow progress until the job ends.")] = False,
+) -> None:
+    """Show a job's status, progress and error."""
+    from ortholens.job.service import get_job
+
+    with _runtime() as runtime:
+        if not wait:
+            with transaction(runtime.session_factory) as session:
+                job = get_job(session, job_id)
+                console.print(
+                    f"{job.name} [bold]{job.status.value}[/] {job.progress:.0%} "
+                    f"(attempt {job.attempts}/{job.max_attempts}) {job.message or ''}"
+                )
+                if job.error:
+                    console.print(f"[red]{job.error}[/]")
+            return
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            bar = progress.add_task("waiting", total=1.0)
+            while True:
+                with transaction(runtime.session_factory) as session:
+                    job = get_job(session, job_id)
+                progress.update(
+                    bar,
+                    completed=job.progress,
+                    description=f"{job.name}: {job.message or job.status.value}",
+                )
+                if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+                    break
+                time.sleep(0.5)
+        console.print(f"{job.name} ended [bold]{job.status.value}[/]")
+        if job.status is JobStatus.FAILED:
+            err_console.print(f"[red]{job.error}[/]")
+            raise typer.Exit(1)
+
+
+@jobs_app.command("list")
+@_friendly
+def jobs_list(
+    status: Annotated[JobStatus | None, typer.Option(help="Only jobs in this state.")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+) -> None:
+    """List recent jobs."""
+    from ortholens.job.repository import list_jobs
+
+    with _runtime() as runtime, transaction(runtime.session_factory) as session:
+        table = Table()
+        for column in ("id", "name", "status", "progress", "attempts", "created"):
+            table.add_column(column)
+        for job in list_jobs(session, status=status, limit=limit):
+            table.add_row(
+                str(job.id),
+                job.name,
+                job.status.value,
+                f"{job.progress:.0%}",
+                f"{job.attempts}/{job.max_attempts}",
+                job.created_at.isoformat(timespec="seconds"),
+            )
+        console.print(table)
+
+
+@app.command("make-migration", hidden=True)
+def make_migration(message: str) -> None:
+    """(Developers) autogenerate a migration from the models against the configured database."""
+    from alembic import command
+
+    from ortholens.kit.db import make_engine
+    from ortholens.migrations.runner import alembic_config
+
+    settings: Settings = get_settings()
+    command.revision(
+        alembic_config(make_engine(settings.resolved_database_url)),
+        message=message,
+        autogenerate=True,
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,95 @@
+"""Seed (or refresh) the demo clinic. Fresh random passwords are set on every run and returned for
+printing, so a demo never has a well-known password."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ortholens.kit.db import utcnow
+from ortholens.kit.passwords import hash_password
+from ortholens.models import Clinic, Patient, PatientStatus, Role, User
+
+DEMO_CLINIC_NAME = "Demo Orthodontics"
+DEMO_EMAIL_DOMAIN = "demo.ortholens.test"  # .test is reserved (RFC 2606): never a real mailbox
+
+STAFF: list[tuple[Role, str]] = [
+    (Role.SUPER_ADMIN, "Sam Super"),
+    (Role.CLINIC_ADMIN, "Alex Admin"),
+    (Role.DOCTOR, "Dr. Dana Ortho"),
+    (Role.CLINICAL_STAFF, "Casey Clinical"),
+    (Role.FRONT_DESK, "Frankie Desk"),
+    (Role.BILLING, "Blair Billing"),
+    (Role.READ_ONLY, "Riley Reader"),
+]
+
+# (first, last, years old, status, scan frequency days): fictional people.
+PATIENTS: list[tuple[str, str, int, PatientStatus, int]] = [
+    ("Mia", "Fictus", 13, PatientStatus.ACTIVE, 14),
+    ("Noah", "Exemplar", 15, PatientStatus.ACTIVE, 7),
+    ("Ava", "Sample", 27, PatientStatus.ACTIVE, 14),
+    ("Liam", "Placebo", 34, PatientStatus.PAUSED, 21),
+    ("Zoe", "Demo", 16, PatientStatus.COMPLETED, 14),
+]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: Role
+    name: str
+    email: str
+    password: str
+
+
+def seed_demo(session: Session) -> list[DemoLogin]:
+    """Create the demo clinic if missing, reset its staff passwords and return the sign-ins."""
+    clinic = session.scalar(select(Clinic).where(Clinic.name == DEMO_CLINIC_NAME))
+    if clinic is None:
+        clinic = Clinic(name=DEMO_CLINIC_NAME, settings={"scan_frequency_days": 14})
+        session.add(clinic)
+        session.flush()
+    logins: list[DemoLogin] = []
+    doctor: User | None = None
+    for role, name in STAFF:
+        email = f"{role.value.replace('_', '-')}@{DEMO_EMAIL_DOMAIN}"
+        password = secrets.token_urlsafe(12)
+        user = session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = User(
+                email=email,
+                full_name=name,
+                role=role,
+                clinic_id=clinic.id,
+                password_hash=hash_password(password),
+            )
+            session.add(user)
+        else:
+            user.password_hash = hash_password(password)
+            user.token_version += 1  # old demo sessions end with the old password
+            user.disabled_at = None
+        session.flush()
+        if role is Role.DOCTOR:
+            doctor = user
+        logins.append(DemoLogin(role=role, name=name, email=email, password=password))
+    has_patients = session.scalar(select(Patient.id).where(Patient.clinic_id == clinic.id).limit(1))
+    if has_patients is None:
+        today = date.today()
+        for first, last, age, status, frequency in PATIENTS:
+            session.add(
+                Patient(
+                    clinic_id=clinic.id,
+                    doctor_id=doctor.id if doctor else None,
+                    first_name=first,
+                    last_name=last,
+                    date_of_birth=today - timedelta(days=365 * age + 40),
+                    status=status,
+                    scan_frequency_days=frequency,
+                    onboarded_at=utcnow() - timedelta(days=60),
+                )
+            )
+        session.flush()
+    return logins

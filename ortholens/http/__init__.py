@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every router: dependencies, middleware and the problem+json renderer."""

@@ -1,0 +1,1 @@
+"""Job status for the UI, API and CLI."""

@@ -1,0 +1,1 @@
+"""Domain-free plumbing: database, object storage, jobs, crypto, errors, logging."""

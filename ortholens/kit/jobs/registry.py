@@ -1,0 +1,58 @@
+"""Job handlers by name. Domain packages register theirs in `tasks.py` with `@job_handler`."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ortholens.kit.jobs.context import JobContext
+
+Handler = Callable[..., "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    name: str
+    func: Handler
+    max_attempts: int | None
+
+
+_HANDLERS: dict[str, HandlerSpec] = {}
+
+
+def job_handler(name: str, *, max_attempts: int | None = None) -> Callable[[Handler], Handler]:
+    """Register `func(ctx: JobContext, **args)` as the handler of jobs called `name` (`domain.event`).
+
+    Handlers take ids in `args`, reload what they need, and must be safe to run twice: their writes
+    commit together with the job's success, so a crash before that commit leaves nothing behind.
+    """
+
+    def register(func: Handler) -> Handler:
+        existing = _HANDLERS.get(name)
+        if existing is not None and existing.func is not func:
+            raise ValueError(f"two handlers registered for job {name!r}")
+        _HANDLERS[name] = HandlerSpec(name=name, func=func, max_attempts=max_attempts)
+        return func
+
+    return register
+
+
+def get_handler(name: str) -> HandlerSpec | None:
+    return _HANDLERS.get(name)
+
+
+def registered_names() -> list[str]:
+    return sorted(_HANDLERS)
+
+
+def import_handler_modules(modules: Iterable[str]) -> None:
+    """Import modules whose import registers handlers (domain `tasks` modules, plugins)."""
+    for module in modules:
+        importlib.import_module(module)
+
+
+def run_handler(spec: HandlerSpec, ctx: JobContext, args: dict[str, Any]) -> dict[str, Any] | None:
+    return spec.func(ctx, **args)

@@ -1,0 +1,11 @@
+"""Object storage: one interface (`ObjectStore`), a local encrypted directory and S3."""
+
+from ortholens.kit.storage.base import (
+    ObjectExists,
+    ObjectInfo,
+    ObjectMissing,
+    ObjectStore,
+    UploadTarget,
+)
+
+__all__ = ["ObjectExists", "ObjectInfo", "ObjectMissing", "ObjectStore", "UploadTarget"]

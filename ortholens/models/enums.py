@@ -1,0 +1,33 @@
+"""Enumerations stored in the database (as strings, so adding a member needs no ALTER TYPE)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Enum
+
+
+class Role(StrEnum):
+    """Staff roles of seed 003; what each may do is in `ortholens.auth.policy`."""
+
+    SUPER_ADMIN = "super_admin"
+    CLINIC_ADMIN = "clinic_admin"
+    DOCTOR = "doctor"
+    CLINICAL_STAFF = "clinical_staff"
+    FRONT_DESK = "front_desk"
+    BILLING = "billing"
+    READ_ONLY = "read_only"
+
+
+class PatientStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    COMPLETED = "COMPLETED"
+    ARCHIVED = "ARCHIVED"
+
+
+def str_enum(enum_cls: type[StrEnum]) -> Enum:
+    """A portable column type storing an enum's values as VARCHAR with a CHECK."""
+    values: Any = lambda members: [m.value for m in members]  # noqa: E731
+    return Enum(enum_cls, native_enum=False, length=30, values_callable=values)

@@ -1,0 +1,81 @@
+"""The process's shared resources, built once from settings: database, object store, job queue.
+
+`serve`, `worker` and the CLI build one `Runtime`; the web app keeps it on `app.state.runtime`; job
+handlers receive it as `ctx.resources`. Nothing in domain code knows whether it runs on SQLite or
+PostgreSQL, a local directory or S3, a SQLite queue or Redis: that is decided here from settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ortholens.kit.db import make_engine, make_session_factory
+from ortholens.kit.jobs import JobQueue, QueuePolicy, Worker, build_huey
+from ortholens.kit.jobs.queue import QUEUE_KEY
+from ortholens.kit.jobs.registry import import_handler_modules
+from ortholens.kit.secrets import Secrets, check_production_safety, load_secrets
+from ortholens.kit.storage import ObjectStore
+from ortholens.kit.storage.factory import build_store
+from ortholens.settings import Settings
+
+# Domain modules whose import registers job handlers; each capability adds its `tasks` module here.
+TASK_MODULES: list[str] = []
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    secrets: Secrets
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    store: ObjectStore
+    queue: JobQueue
+
+    def make_worker(self) -> Worker:
+        """A job consumer for this runtime's queue."""
+        return Worker(
+            self.queue,
+            threads=self.settings.worker_threads,
+            reaper_interval=self.settings.job_reaper_interval_seconds,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Check the configuration and build every shared resource it names."""
+    check_production_safety(settings)
+    secrets = load_secrets(settings)
+    import_handler_modules([*TASK_MODULES, *settings.job_modules])
+    engine = make_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
+    session_factory = make_session_factory(engine)
+    store = build_store(settings, secrets)
+    huey = build_huey(
+        name=settings.queue_name,
+        redis_url=settings.redis_url,
+        sqlite_path=str(settings.queue_path),
+    )
+    runtime = Runtime(
+        settings=settings,
+        secrets=secrets,
+        engine=engine,
+        session_factory=session_factory,
+        store=store,
+        queue=JobQueue(
+            huey,
+            session_factory,
+            policy=QueuePolicy(
+                lease_seconds=settings.job_lease_seconds,
+                max_attempts=settings.job_max_attempts,
+                retry_base_seconds=settings.job_retry_base_seconds,
+            ),
+        ),
+    )
+    runtime.queue.resources = runtime
+    # Every session made from here on can request jobs that go out after it commits.
+    session_factory.configure(info={QUEUE_KEY: runtime.queue})
+    return runtime
