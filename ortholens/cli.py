@@ -207,7 +207,8 @@ def jobs_list(
 
     with _runtime() as runtime, transaction(runtime.session_factory) as session:
         table = Table()
-        for column in ("id", "name", "status", "progress", "attempts", "created"):
+        table.add_column("id", no_wrap=True, min_width=36)  # ids are copied into other commands
+        for column in ("name", "status", "progress", "attempts", "created"):
             table.add_column(column)
         for job in list_jobs(session, status=status, limit=limit):
             table.add_row(

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from ortholens.kit.db import transaction
 from ortholens.kit.storage import ObjectStore
 from ortholens.runtime import Runtime
 from ortholens.settings import Settings
@@ -35,15 +36,8 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
     Declared with scope="function" so the commit happens before the response is sent: a client
     never sees success for a write that then fails to commit.
     """
-    session = runtime.session_factory()
-    try:
+    with transaction(runtime.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -92,7 +92,8 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = LogFormat.JSON) -> N
     # uvicorn's access log prints raw paths and query strings; our middleware logs requests instead.
     logging.getLogger("uvicorn.access").disabled = True
     # HTTP clients log full URLs (tokens, ids) at INFO; only their warnings are useful to us.
-    for name in ("httpx", "httpx2", "httpcore", "botocore", "boto3", "urllib3"):
+    # Alembic narrates every step at INFO; `ortholens migrate` prints its own summary.
+    for name in ("httpx", "httpx2", "httpcore", "botocore", "boto3", "urllib3", "alembic"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     for name in ("uvicorn", "uvicorn.error", "huey", "alembic"):
         logging.getLogger(name).handlers[:] = []

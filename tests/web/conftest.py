@@ -20,14 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 import uvicorn
 
 from ortholens.app import create_app
-from ortholens.kit.db import Base, make_engine
 from ortholens.runtime import Runtime, build_runtime
 from ortholens.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import empty_database, make_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,11 +59,7 @@ def sqlite_database_url(migrated_databases: dict[str, str]) -> Iterator[str]:
     """The session's migrated SQLite database, emptied after the test."""
     url = migrated_databases["sqlite"]
     yield url
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(sa.delete(table))
-    engine.dispose()
+    empty_database(url)
 
 
 @pytest.fixture
