@@ -132,8 +132,11 @@ def _print_demo(runtime: Runtime, host: str, port: int) -> None:
     with transaction(runtime.session_factory) as session:
         logins = seed_demo(session)
     table = Table(title="Demo clinic sign-ins (new passwords on every start)")
-    for column in ("Role", "Name", "E-mail", "Password"):
-        table.add_column(column)
+    table.add_column("Role")
+    table.add_column("Name")
+    # Never truncate what has to be typed in.
+    table.add_column("E-mail", no_wrap=True, min_width=max(len(x.email) for x in logins))
+    table.add_column("Password", no_wrap=True, min_width=max(len(x.password) for x in logins))
     for login in logins:
         table.add_row(login.role.value, login.name, login.email, login.password)
     console.print(table)

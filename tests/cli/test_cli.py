@@ -159,9 +159,7 @@ def test_serve_demo_answers_and_runs_jobs_in_process(
         )
         factory.configure(info={QUEUE_KEY: JobQueue(huey, factory, policy=QueuePolicy())})
         with engine.begin() as conn:
-            conn.exec_driver_sql(
-                "CREATE TABLE IF NOT EXISTS test_job_effects (job_id VARCHAR(36), attempt INTEGER)"
-            )
+            conn.exec_driver_sql(job_handlers.EFFECTS_DDL)  # importing it registered the handler
         with transaction(factory) as session:
             job_id = request_job(session, "test.record_effect", {}).id
         deadline = time.monotonic() + 30
