@@ -8,6 +8,8 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from ortholens import __version__
+from ortholens.audit.endpoints import router as audit_router
+from ortholens.auth.endpoints import router as auth_router
 from ortholens.health.endpoints import JobGauges
 from ortholens.health.endpoints import router as health_router
 from ortholens.http.middleware import HttpMetrics, RequestContextMiddleware, security_headers
@@ -18,7 +20,7 @@ from ortholens.settings import StorageBackend
 from ortholens.storage.endpoints import router as storage_router
 from ortholens.web import install_web
 
-API_ROUTERS = [health_router, job_router, storage_router]
+API_ROUTERS = [health_router, auth_router, audit_router, job_router, storage_router]
 
 
 def _media_origins(runtime: Runtime) -> list[str]:

@@ -97,7 +97,10 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime), raise_server_exceptions=False) as test_client:
+    # https: the session cookies are Secure, and a client only sends them back over TLS.
+    with TestClient(
+        create_app(runtime), base_url="https://testserver", raise_server_exceptions=False
+    ) as test_client:
         yield test_client
 
 

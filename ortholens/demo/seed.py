@@ -15,7 +15,9 @@ from ortholens.kit.passwords import hash_password
 from ortholens.models import Clinic, Patient, PatientStatus, Role, User
 
 DEMO_CLINIC_NAME = "Demo Orthodontics"
-DEMO_EMAIL_DOMAIN = "demo.ortholens.test"  # .test is reserved (RFC 2606): never a real mailbox
+DEMO_EMAIL_DOMAIN = (
+    "demo.ortholens.example"  # .example is reserved (RFC 2606): never a real mailbox
+)
 
 STAFF: list[tuple[Role, str]] = [
     (Role.SUPER_ADMIN, "Sam Super"),

@@ -8,10 +8,12 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from ortholens import __version__
+from ortholens.auth.deps import Public
 from ortholens.health.service import job_counts, run_checks
 from ortholens.http.deps import RuntimeDep
 
-router = APIRouter(tags=["health"])
+# Public: probes and scrapers carry no credentials, and these answers hold no patient data.
+router = APIRouter(tags=["health"], dependencies=[Public])
 
 
 @router.get("/healthz")

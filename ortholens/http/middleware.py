@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ortholens.http.problems import internal_error
+from ortholens.kit.request_context import RequestInfo, set_current_request
 
 log = structlog.get_logger("ortholens.http")
 
@@ -96,6 +97,8 @@ class RequestContextMiddleware:
         )
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        client = scope.get("client")
+        set_current_request(RequestInfo(request_id=request_id, ip=client[0] if client else None))
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500
         started = time.perf_counter()

@@ -50,12 +50,19 @@ async def _ortholens_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OrthoLensError)
     if exc.status_code >= 500:
         log.error("request.error", error_type=type(exc).__name__)
+    headers: dict[str, str] = {}
+    if exc.status_code == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="ortholens"'
+    retry_after = exc.extra.get("retry_after_seconds")
+    if exc.status_code == 429 and isinstance(retry_after, int):
+        headers["Retry-After"] = str(retry_after)
     return problem_response(
         request,
         status=exc.status_code,
         slug=exc.slug,
         title=exc.title,
         detail=exc.detail,
+        headers=headers,
         **exc.extra,
     )
 

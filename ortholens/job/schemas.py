@@ -4,14 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ortholens.http.schemas import ApiModel
 from ortholens.kit.jobs import JobStatus
 
 
-class JobRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class JobRead(ApiModel):
     id: uuid.UUID
     name: str = Field(description="What the job does, as `domain.event`.")
     status: JobStatus

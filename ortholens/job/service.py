@@ -9,9 +9,10 @@ from ortholens.kit.errors import NotFound
 from ortholens.kit.jobs import Job
 
 
-def get_job(session: Session, job_id: uuid.UUID) -> Job:
-    """One job by id, or NotFound."""
+def get_job(session: Session, job_id: uuid.UUID, clinic_scope: uuid.UUID | None = None) -> Job:
+    """One job by id, or NotFound; with a clinic scope, another clinic's or a system job is
+    NotFound too (None: all jobs, for super admins and the CLI)."""
     job = repository.get_job(session, job_id)
-    if job is None:
+    if job is None or (clinic_scope is not None and job.clinic_id != clinic_scope):
         raise NotFound("No job with this id.")
     return job

@@ -8,7 +8,7 @@ caller owning the session commits once at the end and services only `flush()`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -106,6 +106,18 @@ def make_session_factory(engine: Engine, **info: Any) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
+_ON_ROLLBACK = "ortholens.on_rollback"
+
+
+def defer_on_rollback(session: Session, write: Callable[[Session], None]) -> None:
+    """Run `write` in a fresh transaction if `session`'s transaction ends in a rollback.
+
+    For records that must outlive the failure they describe: the audit event of a denied attempt,
+    the failure count of a refused sign-in. Only `transaction()` honours this.
+    """
+    session.info.setdefault(_ON_ROLLBACK, []).append(write)
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session that commits when the block ends and rolls back if it raises."""
@@ -115,6 +127,12 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.commit()
     except BaseException:
         session.rollback()
+        deferred: list[Callable[[Session], None]] = session.info.pop(_ON_ROLLBACK, [])
+        if deferred:
+            with transaction(factory) as after:
+                for write in deferred:
+                    write(after)
         raise
     finally:
+        session.info.pop(_ON_ROLLBACK, None)
         session.close()

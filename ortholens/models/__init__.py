@@ -3,9 +3,43 @@
 
 from ortholens.kit.db import Base
 from ortholens.kit.jobs.record import Job, JobStatus
+from ortholens.models.audit_event import AuditEvent
+from ortholens.models.auth_session import AuthSession
 from ortholens.models.clinic import Clinic
-from ortholens.models.enums import PatientStatus, Role
+from ortholens.models.consent import Consent
+from ortholens.models.enums import (
+    ActorType,
+    AuditOutcome,
+    ConsentGrantor,
+    ConsentKind,
+    PatientStatus,
+    Role,
+    SubjectType,
+)
 from ortholens.models.patient import Patient
+from ortholens.models.patient_invite import PatientInvite
+from ortholens.models.rate_limit_bucket import RateLimitBucket
+from ortholens.models.refresh_token import RefreshToken
 from ortholens.models.user import User
 
-__all__ = ["Base", "Clinic", "Job", "JobStatus", "Patient", "PatientStatus", "Role", "User"]
+__all__ = [
+    "ActorType",
+    "AuditEvent",
+    "AuditOutcome",
+    "AuthSession",
+    "Base",
+    "Clinic",
+    "Consent",
+    "ConsentGrantor",
+    "ConsentKind",
+    "Job",
+    "JobStatus",
+    "Patient",
+    "PatientInvite",
+    "PatientStatus",
+    "RateLimitBucket",
+    "RefreshToken",
+    "Role",
+    "SubjectType",
+    "User",
+]

@@ -27,7 +27,38 @@ class PatientStatus(StrEnum):
     ARCHIVED = "ARCHIVED"
 
 
+class SubjectType(StrEnum):
+    """Who a sign-in session belongs to."""
+
+    STAFF = "staff"
+    PATIENT = "patient"
+
+
+class ConsentKind(StrEnum):
+    PHOTOGRAPHY = "PHOTOGRAPHY"
+    MARKETING = "MARKETING"
+    EDUCATION = "EDUCATION"
+
+
+class ConsentGrantor(StrEnum):
+    PATIENT = "PATIENT"
+    GUARDIAN = "GUARDIAN"
+
+
+class ActorType(StrEnum):
+    USER = "user"
+    PATIENT = "patient"
+    SYSTEM = "system"
+    ANONYMOUS = "anonymous"
+
+
+class AuditOutcome(StrEnum):
+    SUCCESS = "success"
+    DENIED = "denied"
+    FAILURE = "failure"
+
+
 def str_enum(enum_cls: type[StrEnum]) -> Enum:
-    """A portable column type storing an enum's values as VARCHAR with a CHECK."""
+    """A portable column type storing an enum's values as VARCHAR."""
     values: Any = lambda members: [m.value for m in members]  # noqa: E731
     return Enum(enum_cls, native_enum=False, length=30, values_callable=values)

@@ -18,11 +18,13 @@ class User(IdMixin, TimestampMixin, Base):
     clinic_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("clinics.id", ondelete="RESTRICT"), index=True
     )
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
     full_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(str_enum(Role))
     password_hash: Mapped[str] = mapped_column(String(200))
-    mfa_secret: Mapped[str | None] = mapped_column(String(200))
+    # TOTP secret, encrypted with the storage key (see ortholens.auth.mfa); set once enrolled.
+    mfa_secret: Mapped[str | None] = mapped_column(String(300))
+    mfa_enabled_at: Mapped[datetime | None]
     # Bumped on logout-everywhere, password or role change: older tokens stop working at once.
     token_version: Mapped[int] = mapped_column(default=0)
     disabled_at: Mapped[datetime | None]

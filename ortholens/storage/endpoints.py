@@ -14,13 +14,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from ortholens.auth.deps import Public
 from ortholens.http.deps import RuntimeDep
 from ortholens.kit.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from ortholens.kit.storage.base import ObjectExists
 from ortholens.kit.storage.local import LocalObjectStore
 from ortholens.kit.storage.signing import attachment_disposition
 
-router = APIRouter(prefix="/api/storage", tags=["storage"])
+# Public: a signed URL is its own authorization (checked in each handler).
+router = APIRouter(prefix="/api/storage", tags=["storage"], dependencies=[Public])
 
 # Request bodies above this size are spooled to an unnamed file in the store's private temp dir.
 SPOOL_MEMORY_BYTES = 8 * 1024 * 1024

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from ortholens.auth.deps import Public
 from ortholens.health.service import run_checks
 from ortholens.http.deps import RuntimeDep
 from ortholens.runtime import Runtime
@@ -19,7 +20,7 @@ from ortholens.web.templating import (
     templates,
 )
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Public])
 
 NO_STORE = {"Cache-Control": "no-store"}
 

@@ -17,6 +17,7 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from ortholens.auth.deps import Public
 from ortholens.http.deps import RuntimeDep
 from ortholens.kit.errors import NotFound
 from ortholens.web.templating import vendor_url
@@ -57,7 +58,8 @@ VENDOR_ASSETS: dict[str, VendorAsset] = {
     "three/addons/loaders/OBJLoader.js": _three_addon("loaders/OBJLoader.js"),
 }
 
-router = APIRouter(include_in_schema=False)
+# Public: open-source front-end files.
+router = APIRouter(include_in_schema=False, dependencies=[Public])
 
 
 def resolve_three_import(source: str) -> str:

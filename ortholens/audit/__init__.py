@@ -1,0 +1,1 @@
+"""The audit log: every PHI touch, sign-in and denied attempt, hash-chained per clinic."""

@@ -1,0 +1,1 @@
+"""Identity and access: the permission policy, tokens, sign-in sessions and request principals."""
