@@ -10,17 +10,31 @@ from prometheus_client import CollectorRegistry
 from ortholens import __version__
 from ortholens.audit.endpoints import router as audit_router
 from ortholens.auth.endpoints import router as auth_router
+from ortholens.clinic.endpoints import router as clinic_router
+from ortholens.consent.endpoints import router as consent_router
 from ortholens.health.endpoints import JobGauges
 from ortholens.health.endpoints import router as health_router
 from ortholens.http.middleware import HttpMetrics, RequestContextMiddleware, security_headers
 from ortholens.http.problems import install_problem_handlers
 from ortholens.job.endpoints import router as job_router
+from ortholens.patient.endpoints import router as patient_router
+from ortholens.patient_auth.endpoints import router as patient_auth_router
 from ortholens.runtime import Runtime
 from ortholens.settings import StorageBackend
 from ortholens.storage.endpoints import router as storage_router
 from ortholens.web import install_web
 
-API_ROUTERS = [health_router, auth_router, audit_router, job_router, storage_router]
+API_ROUTERS = [
+    health_router,
+    auth_router,
+    patient_auth_router,
+    audit_router,
+    clinic_router,
+    patient_router,
+    consent_router,
+    job_router,
+    storage_router,
+]
 
 
 def _media_origins(runtime: Runtime) -> list[str]:

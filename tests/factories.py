@@ -72,3 +72,15 @@ def sign_in(client: TestClient, user: User, password: str = PASSWORD) -> dict[st
     response = client.post("/api/auth/login", json={"email": user.email, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['accessToken']}"}
+
+
+def patient_token(runtime: Runtime, patient: Patient) -> dict[str, str]:
+    """A portal session for `patient` (as if they had registered); returns a bearer header."""
+    from ortholens.auth.service import open_session
+    from ortholens.auth.tokens import TokenSigner
+
+    with transaction(runtime.session_factory) as session:
+        tokens = open_session(
+            session, TokenSigner(runtime.secrets.token_signing_key), patient=patient
+        )
+    return {"Authorization": f"Bearer {tokens.access_token}"}

@@ -6,18 +6,35 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ortholens.runtime import Runtime
-from ortholens.web.pages import router as pages_router
+from ortholens.web import account, audit_trail, pages, patients, portal, sign_in, staff
+from ortholens.web.routing import install_page_errors
 from ortholens.web.templating import STATIC_DIR
 from ortholens.web.vendor import report_missing_assets
 from ortholens.web.vendor import router as vendor_router
 
 __all__ = ["install_web"]
 
+PAGE_ROUTERS = [
+    pages.router,
+    pages.portal_router,
+    sign_in.router,
+    account.router,
+    staff.router,
+    audit_trail.router,
+    patients.router,
+    portal.router,
+]
+
 
 def install_web(app: FastAPI, runtime: Runtime) -> None:
-    """Add the pages, the vendored front-end packages and our static files to `app`."""
+    """Add the pages, the vendored front-end packages and our static files to `app`.
+
+    Call after the API's problem handlers are installed: page routes answer errors with HTML.
+    """
     report_missing_assets(runtime.settings.web_assets_dir)
     # The vendor route must come before the /static mount, which would otherwise claim its paths.
     app.include_router(vendor_router)
-    app.include_router(pages_router)
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
+    install_page_errors(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -2,12 +2,16 @@
 
 Capability packages add their pages when imported, e.g.
 `staff_nav.add(NavItem("Patients", "/patients", section="clinical", icon="users"))`.
+An item with a `permission` is shown only to roles granted it (the page itself still checks).
 Pages never read the lists directly; the templates get them through the shell context.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from ortholens.auth.policy import Permission, allowed
+from ortholens.models import Role
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,11 @@ class NavItem:
     href: str
     section: str = "main"
     icon: str | None = None
+    permission: Permission | None = None
+
+    def visible_to(self, role: Role) -> bool:
+        """Whether a staff member with `role` sees this link."""
+        return self.permission is None or allowed(role, self.permission)
 
     def is_active(self, path: str) -> bool:
         """Whether `path` is this item's page or one below it (`/` only matches itself)."""
@@ -46,15 +55,35 @@ class NavRegistry:
         """Items in display order."""
         return sorted(self.items, key=lambda item: self.sections.index(item.section))
 
+    def visible_to(self, role: Role) -> list[NavItem]:
+        """Items in display order that `role` may use."""
+        return [item for item in self.ordered() if item.visible_to(role)]
+
     def active(self, path: str) -> NavItem | None:
         """The item the current page belongs to: the most specific match."""
         matches = [item for item in self.items if item.is_active(path)]
         return max(matches, key=lambda item: len(item.href), default=None)
 
 
-staff_nav = NavRegistry(sections=("main", "clinical", "admin"))
-staff_nav.add(NavItem("Home", "/", section="main", icon="home"))
+# The brand link leads home, so the bar lists the work areas only.
+staff_nav = NavRegistry(sections=("main", "clinical", "admin", "account"))
+staff_nav.add(
+    NavItem(
+        "Patients",
+        "/patients",
+        section="clinical",
+        icon="users",
+        permission=Permission.PATIENTS_READ,
+    )
+)
+staff_nav.add(
+    NavItem("Staff", "/staff", section="admin", icon="badge", permission=Permission.STAFF_MANAGE)
+)
+staff_nav.add(
+    NavItem("Audit trail", "/audit", section="admin", icon="list", permission=Permission.AUDIT_READ)
+)
 staff_nav.add(NavItem("System", "/system", section="admin", icon="pulse"))
+staff_nav.add(NavItem("Account", "/account", section="account", icon="user"))
 
 portal_nav = NavRegistry(sections=("main",))
 portal_nav.add(NavItem("Home", "/portal", icon="home"))

@@ -1,5 +1,5 @@
-"""The shell's pages: staff home, system status (with its htmx fragment), the patient portal and
-its web app manifest. No page here shows patient data."""
+"""The shell's pages: staff home, system status (with its htmx fragment), the portal's help page
+and its web app manifest."""
 
 from __future__ import annotations
 
@@ -9,20 +9,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from ortholens.auth.deps import Public
+from ortholens.auth.policy import Permission, allowed
 from ortholens.health.service import run_checks
-from ortholens.http.deps import RuntimeDep
+from ortholens.http.deps import RuntimeDep, SessionDep
 from ortholens.runtime import Runtime
+from ortholens.web.auth import PageCsrf, StaffPage
+from ortholens.web.routing import PageRoute, PortalRoute
 from ortholens.web.templating import (
     BACKGROUND_COLOR,
     PRODUCT_NAME,
     THEME_COLOR,
+    render,
     static_url,
-    templates,
 )
 
-router = APIRouter(include_in_schema=False, dependencies=[Public])
-
-NO_STORE = {"Cache-Control": "no-store"}
+router = APIRouter(include_in_schema=False, route_class=PageRoute, dependencies=[PageCsrf])
+portal_router = APIRouter(include_in_schema=False, route_class=PortalRoute, dependencies=[PageCsrf])
 
 
 def _deployment(runtime: Runtime) -> dict[str, str]:
@@ -37,44 +39,41 @@ def _deployment(runtime: Runtime) -> dict[str, str]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> HTMLResponse:
-    """Staff home: what OrthoLens does and where to go next."""
-    return templates.TemplateResponse(request, "home.html")
+def home(request: Request, principal: StaffPage) -> HTMLResponse:
+    """Staff home: where to go next, by what the role allows."""
+    can = {permission.value: allowed(principal.role, permission) for permission in Permission}
+    return render(request, "home.html", {"can": can})
 
 
 @router.get("/system", response_class=HTMLResponse)
-def system(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+def system(request: Request, runtime: RuntimeDep, principal: StaffPage) -> HTMLResponse:
     """System status: version, deployment shape and live readiness checks."""
-    return templates.TemplateResponse(
-        request, "system.html", {"deployment": _deployment(runtime)}, headers=NO_STORE
-    )
+    return render(request, "system.html", {"deployment": _deployment(runtime)})
 
 
 @router.get("/ui/status", response_class=HTMLResponse)
-def status_fragment(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+def status_fragment(
+    request: Request, runtime: RuntimeDep, db: SessionDep, principal: StaffPage
+) -> HTMLResponse:
     """HTML fragment with one row per readiness check (loaded by htmx on the status page)."""
+    # End the sign-in check's transaction first: the checks use their own connections, and on
+    # SQLite every transaction takes the write lock, so ours would make them wait.
+    db.commit()
     checks = run_checks(runtime)
-    return templates.TemplateResponse(
+    return render(
         request,
         "fragments/status.html",
         {"checks": checks, "all_ok": all(check.ok for check in checks.values())},
-        headers=NO_STORE,
     )
 
 
-@router.get("/portal", response_class=HTMLResponse)
-def portal_home(request: Request) -> HTMLResponse:
-    """Patient portal home (mobile-first)."""
-    return templates.TemplateResponse(request, "portal/home.html")
-
-
-@router.get("/portal/help", response_class=HTMLResponse)
+@portal_router.get("/portal/help", response_class=HTMLResponse, dependencies=[Public])
 def portal_help(request: Request) -> HTMLResponse:
     """Patient portal help: how remote monitoring works and how to take good photos."""
-    return templates.TemplateResponse(request, "portal/help.html")
+    return render(request, "portal/help.html")
 
 
-@router.get("/manifest.webmanifest")
+@portal_router.get("/manifest.webmanifest", dependencies=[Public])
 def manifest() -> JSONResponse:
     """Web app manifest that lets patients install the portal on their home screen."""
     body: dict[str, Any] = {

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 
 from ortholens import __version__
+from ortholens.auth.deps import CSRF_COOKIE, CSRF_FORM_FIELD
+from ortholens.auth.tokens import REFRESH_TTL
 from ortholens.web.nav import portal_nav, staff_nav
 
 PACKAGE_DIR = Path(__file__).parent
@@ -31,17 +37,88 @@ def vendor_url(name: str) -> str:
     return f"/static/vendor/{name}"
 
 
+NO_STORE = {"Cache-Control": "no-store"}
+_MINTED_CSRF = "ortholens_minted_csrf"
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token this page's forms carry: the `ol_csrf` cookie's value (double submit).
+
+    A browser without one (first visit, or a cross-site navigation that withheld the SameSite
+    cookie) gets a new token, which `render` sets as the cookie on the same response.
+    """
+    minted: str | None = getattr(request.state, _MINTED_CSRF, None)
+    if minted:
+        return minted
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if cookie:
+        return cookie
+    token = secrets.token_urlsafe(32)
+    setattr(request.state, _MINTED_CSRF, token)
+    return token
+
+
 def _shell_context(request: Request) -> dict[str, Any]:
     path = request.url.path
+    staff = getattr(request.state, "staff", None)
     return {
         "product_name": PRODUCT_NAME,
         "version": __version__,
         "theme_color": THEME_COLOR,
-        "staff_nav": staff_nav.ordered(),
+        "path": path,
+        "staff": staff,
+        "staff_user": getattr(request.state, "staff_user", None),
+        "staff_nav": staff_nav.visible_to(staff.role) if staff else [],
         "staff_nav_active": staff_nav.active(path),
         "portal_nav": portal_nav.ordered(),
         "portal_nav_active": portal_nav.active(path),
+        "csrf_token": csrf_token(request),
+        "csrf_field": CSRF_FORM_FIELD,
     }
+
+
+def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page or fragment; never cached (pages carry personal data and CSRF tokens)."""
+    response = templates.TemplateResponse(
+        request,
+        name,
+        dict(context or {}),
+        status_code=status_code,
+        headers={**NO_STORE, **(headers or {})},
+    )
+    minted: str | None = getattr(request.state, _MINTED_CSRF, None)
+    if minted:
+        response.set_cookie(
+            CSRF_COOKIE,
+            minted,
+            max_age=int(REFRESH_TTL.total_seconds()),
+            secure=True,
+            samesite="strict",
+            path="/",
+        )
+    return response
+
+
+def format_datetime(value: datetime | None) -> str:
+    """`2025-03-04 14:05 UTC`: times are stored and shown in UTC."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def format_date(value: date | datetime | None) -> str:
+    return value.strftime("%d %b %Y") if value else "—"
+
+
+def humanize(value: object) -> str:
+    """`clinic_admin` / `PHOTOGRAPHY` -> `Clinic admin` / `Photography`."""
+    text = str(getattr(value, "value", value)).replace("_", " ").lower()
+    return text[:1].upper() + text[1:]
 
 
 def _build_environment() -> jinja2.Environment:
@@ -53,6 +130,7 @@ def _build_environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals.update(static_url=static_url, vendor_url=vendor_url)
+    env.filters.update(datetime=format_datetime, date=format_date, humanize=humanize)
     return env
 
 

@@ -147,7 +147,7 @@ def test_serve_demo_answers_and_runs_jobs_in_process(
         for role in Role:
             assert role.value in output
         assert "Password" in output
-        assert "text/html" in httpx.get(f"{base}/").headers["content-type"]
+        assert "text/html" in httpx.get(f"{base}/", follow_redirects=True).headers["content-type"]
 
         # A job requested against the same database and queue is run by serve's own worker.
         engine = make_engine(get_settings().resolved_database_url)
@@ -180,3 +180,81 @@ def test_serve_demo_answers_and_runs_jobs_in_process(
         finally:
             if server.poll() is None:
                 server.kill()
+
+
+def test_create_clinic_and_user_then_sign_in(cli_env: dict[str, str]) -> None:
+    from fastapi.testclient import TestClient
+
+    from ortholens.app import create_app
+    from ortholens.runtime import build_runtime
+
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    made = runner.invoke(app, ["create-clinic", "Smile Studio", "--require-mfa"])
+    assert made.exit_code == 0, made.output
+    clinic_id = made.stdout.strip().rsplit(" ", 1)[1]
+    user = runner.invoke(
+        app,
+        [
+            "create-user",
+            "--email",
+            "Admin@Smile.example",
+            "--name",
+            "Ada Admin",
+            "--role",
+            "clinic_admin",
+            "--clinic",
+            clinic_id,
+        ],
+        input="a long enough password\na long enough password\n",
+    )
+    assert user.exit_code == 0, user.output
+    duplicate = runner.invoke(
+        app,
+        [
+            "create-user",
+            "--email",
+            "admin@smile.example",
+            "--name",
+            "X",
+            "--role",
+            "doctor",
+            "--clinic",
+            clinic_id,
+            "--password",
+            "another long password",
+        ],
+    )
+    assert duplicate.exit_code == 2
+    assert "already exists" in duplicate.output
+    runtime = build_runtime(get_settings())
+    with TestClient(create_app(runtime), base_url="https://testserver") as client:
+        response = client.post(
+            "/api/auth/login",
+            json={"email": "admin@smile.example", "password": "a long enough password"},
+        )
+        assert response.status_code == 200
+        me = client.get(
+            "/api/auth/me", headers={"Authorization": f"Bearer {response.json()['accessToken']}"}
+        )
+        assert me.json()["mfaEnrollmentRequired"] is True
+    runtime.close()
+
+
+def test_create_user_refuses_a_weak_password(cli_env: dict[str, str]) -> None:
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    result = runner.invoke(
+        app,
+        [
+            "create-user",
+            "--email",
+            "x@example.com",
+            "--name",
+            "X",
+            "--role",
+            "super_admin",
+            "--password",
+            "short",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "at least 10 characters" in result.output

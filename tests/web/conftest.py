@@ -216,3 +216,37 @@ def screenshot_dir(tmp_path: Path) -> Path:
     path = tmp_path / "screenshots"
     path.mkdir(exist_ok=True)
     return path
+
+
+# ---- Signing in through the pages ----------------------------------------------------------------
+
+
+def sign_in_through_form(page: Any, base_url: str, email: str, password: str) -> None:
+    """Fill in the staff sign-in form like a person would, and wait for the page that follows."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def clinic_admin(live_runtime: Runtime) -> Any:
+    """A clinic admin of a new clinic on the live server's database."""
+    from ortholens.models import Role
+    from tests.factories import create_clinic, create_user
+
+    return create_user(
+        live_runtime, create_clinic(live_runtime, "Bright Smiles"), Role.CLINIC_ADMIN
+    )
+
+
+@pytest.fixture
+def admin_page(page: WatchedPage, live_server: str, clinic_admin: Any) -> WatchedPage:
+    """The browser page, signed in as `clinic_admin` through the sign-in form."""
+    from tests.factories import PASSWORD
+
+    sign_in_through_form(page, live_server, clinic_admin.email, PASSWORD)
+    page.clear()  # the sign-in pages are checked by their own tests
+    return page

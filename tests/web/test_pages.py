@@ -1,10 +1,12 @@
-"""The web shell through the ASGI app: pages, the status fragment, vendored assets, manifest."""
+"""The web shell through the ASGI app: every page's HTML and CSP, the status fragment, vendored
+assets, manifest. The sign-in and domain pages' behaviour is in test_auth_pages.py."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,10 +14,31 @@ from structlog.testing import capture_logs
 
 from ortholens import __version__
 from ortholens.app import create_app
-from ortholens.runtime import build_runtime
+from ortholens.models import Role
+from ortholens.runtime import Runtime, build_runtime
 from tests.conftest import make_settings
+from tests.factories import create_clinic, create_patient, create_user, patient_token, sign_in
 
-PAGES = ["/", "/system", "/portal", "/portal/help"]
+PUBLIC_PAGES = ["/login", "/signed-out", "/portal/login", "/portal/signed-out", "/portal/help"]
+STAFF_PAGES = ["/", "/system", "/patients", "/patients/new", "/staff", "/audit", "/account"]
+PATIENT_PAGES = ["/portal"]
+PAGES = PUBLIC_PAGES + STAFF_PAGES + PATIENT_PAGES
+
+
+@pytest.fixture
+def visit(client: TestClient, runtime: Runtime) -> object:
+    """`visit(path)`: GET a page as someone allowed to see it (a clinic admin, or a patient)."""
+    clinic = create_clinic(runtime)
+    staff = sign_in(client, create_user(runtime, clinic, Role.CLINIC_ADMIN))
+    patient = patient_token(runtime, create_patient(runtime, clinic))
+    client.cookies.clear()
+
+    def get(path: str, **headers: str) -> object:
+        who = staff if path in STAFF_PAGES or path.startswith("/ui/") else {}
+        who = patient if path in PATIENT_PAGES else who
+        return client.get(path, headers={**who, **headers})
+
+    return get
 
 
 class _InlineCodeFinder(HTMLParser):
@@ -46,51 +69,64 @@ class _InlineCodeFinder(HTMLParser):
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_page_renders_html(client: TestClient, path: str) -> None:
-    response = client.get(path)
+def test_page_renders_html(visit: Any, path: str) -> None:
+    response = visit(path)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "<title>" in response.text
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_page_carries_content_security_policy(client: TestClient, path: str) -> None:
-    csp = client.get(path).headers["content-security-policy"]
+def test_page_carries_content_security_policy(visit: Any, path: str) -> None:
+    response = visit(path)
+    assert response.headers["cache-control"] == "no-store"
+    csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp
     assert "style-src 'self'" in csp
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_page_has_no_inline_script_or_style(client: TestClient, path: str) -> None:
+def test_page_has_no_inline_script_or_style(visit: Any, path: str) -> None:
     finder = _InlineCodeFinder()
-    finder.feed(client.get(path).text)
+    finder.feed(visit(path).text)
     assert finder.violations == []
 
 
-def test_home_shows_product_version_and_marks_home_active(client: TestClient) -> None:
-    html = client.get("/").text
+def test_home_shows_product_version_and_the_nav(visit: Any) -> None:
+    html = visit("/").text
     assert "OrthoLens" in html
     assert __version__ in html
-    assert '<a class="topnav__link" href="/" aria-current="page">' in html
+    assert '<a class="brand" href="/">' in html
     assert '<a class="topnav__link" href="/system">' in html
+    assert (
+        '<a class="topnav__link" href="/patients" aria-current="page">' in visit("/patients").text
+    )
 
 
-def test_staff_layout_configures_htmx_for_the_csp(client: TestClient) -> None:
-    html = client.get("/").text
+@pytest.mark.parametrize("path", ["/login", "/"])
+def test_staff_layout_configures_htmx_for_the_csp(visit: Any, path: str) -> None:
+    html = visit(path).text
     assert '<script src="/static/vendor/htmx.min.js" defer></script>' in html
+    assert '<script src="/static/js/app.js?v=' in html
     assert '"includeIndicatorStyles": false' in html
     assert '"allowEval": false' in html
 
 
-def test_system_page_loads_checks_with_htmx(client: TestClient) -> None:
-    html = client.get("/system").text
+def test_signed_out_pages_show_no_navigation(visit: Any) -> None:
+    html = visit("/login").text
+    assert 'aria-label="Main"' not in html
+    assert "Sign out" not in html
+
+
+def test_system_page_loads_checks_with_htmx(visit: Any) -> None:
+    html = visit("/system").text
     assert 'hx-get="/ui/status"' in html
     assert 'hx-trigger="load"' in html
     assert 'aria-current="page"' in html
 
 
-def test_status_fragment_lists_the_three_checks(client: TestClient) -> None:
-    response = client.get("/ui/status", headers={"HX-Request": "true"})
+def test_status_fragment_lists_the_three_checks(visit: Any) -> None:
+    response = visit("/ui/status", **{"HX-Request": "true"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["cache-control"] == "no-store"
@@ -100,8 +136,9 @@ def test_status_fragment_lists_the_three_checks(client: TestClient) -> None:
     assert "All systems operational" in response.text
 
 
-def test_portal_uses_mobile_layout_with_manifest(client: TestClient) -> None:
-    html = client.get("/portal").text
+@pytest.mark.parametrize("path", ["/portal", "/portal/help"])
+def test_portal_uses_mobile_layout_with_manifest(visit: Any, path: str) -> None:
+    html = visit(path).text
     assert 'name="viewport"' in html
     assert 'name="theme-color"' in html
     assert '<link rel="manifest" href="/manifest.webmanifest">' in html

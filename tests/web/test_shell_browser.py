@@ -1,5 +1,6 @@
 """The web shell in headless Chromium against a live server: scripts load under the CSP, htmx
-swaps in the status panel, and the portal fits a phone screen."""
+swaps in the status panel, and the portal fits a phone screen. Staff pages need a sign-in, which
+`admin_page` does through the form."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ PHONE = {"width": 390, "height": 844}
 
 
 def test_home_loads_cleanly_with_htmx(
-    page: WatchedPage, live_server: str, screenshot_dir: Path
+    admin_page: WatchedPage, live_server: str, screenshot_dir: Path
 ) -> None:
+    page = admin_page
     page.goto(f"{live_server}/", wait_until="networkidle")
     assert page.title().startswith("Home")
     nav = page.get_by_role("navigation", name="Main")
     assert nav.is_visible()
-    assert nav.get_by_role("link", name="Home").get_attribute("aria-current") == "page"
+    assert nav.get_by_role("link", name="Patients").is_visible()
     assert page.evaluate("typeof window.htmx") == "object"
     page.screenshot(path=screenshot_dir / "home.png", full_page=True)
     assert page.csp_violations() == []
@@ -29,8 +31,9 @@ def test_home_loads_cleanly_with_htmx(
 
 
 def test_system_status_panel_loads_through_htmx(
-    page: WatchedPage, live_server: str, screenshot_dir: Path
+    admin_page: WatchedPage, live_server: str, screenshot_dir: Path
 ) -> None:
+    page = admin_page
     page.goto(f"{live_server}/system")
     checks = page.locator("#status-checks .check")
     checks.first.wait_for()
@@ -44,7 +47,8 @@ def test_system_status_panel_loads_through_htmx(
     assert page.problems == []
 
 
-def test_status_panel_refreshes_on_demand(page: WatchedPage, live_server: str) -> None:
+def test_status_panel_refreshes_on_demand(admin_page: WatchedPage, live_server: str) -> None:
+    page = admin_page
     page.goto(f"{live_server}/system")
     page.locator("#status-checks .check").first.wait_for()
     with page.expect_response(f"{live_server}/ui/status") as refreshed:
@@ -56,15 +60,15 @@ def test_status_panel_refreshes_on_demand(page: WatchedPage, live_server: str) -
 
 def test_portal_fits_a_phone(page: WatchedPage, live_server: str, screenshot_dir: Path) -> None:
     page.set_viewport_size(PHONE)
-    page.goto(f"{live_server}/portal", wait_until="networkidle")
+    page.goto(f"{live_server}/portal/help", wait_until="networkidle")
     bottom_nav = page.get_by_role("navigation", name="Portal")
     assert bottom_nav.is_visible()
     box = bottom_nav.bounding_box()
     assert box is not None
     assert box["y"] + box["height"] == pytest.approx(PHONE["height"], abs=1)
-    home_link = bottom_nav.get_by_role("link", name="Home")
-    assert home_link.get_attribute("aria-current") == "page"
-    link_box = home_link.bounding_box()
+    help_link = bottom_nav.get_by_role("link", name="Help")
+    assert help_link.get_attribute("aria-current") == "page"
+    link_box = help_link.bounding_box()
     assert link_box is not None
     assert link_box["height"] >= 48  # comfortable touch target
     assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
@@ -75,7 +79,7 @@ def test_portal_fits_a_phone(page: WatchedPage, live_server: str, screenshot_dir
 
 
 def test_portal_manifest_is_linked_and_valid(page: WatchedPage, live_server: str) -> None:
-    page.goto(f"{live_server}/portal")
+    page.goto(f"{live_server}/portal/login")
     href = page.locator('link[rel="manifest"]').get_attribute("href")
     manifest = page.request.get(f"{live_server}{href}").json()
     assert manifest["start_url"] == "/portal"
@@ -83,7 +87,7 @@ def test_portal_manifest_is_linked_and_valid(page: WatchedPage, live_server: str
 
 
 def test_three_and_orbit_controls_import_under_the_csp(page: WatchedPage, live_server: str) -> None:
-    page.goto(f"{live_server}/")
+    page.goto(f"{live_server}/login")
     exported = page.evaluate(
         """async () => {
             const three = await import("/static/vendor/three/three.module.js");
@@ -96,7 +100,7 @@ def test_three_and_orbit_controls_import_under_the_csp(page: WatchedPage, live_s
 
 
 def test_harness_reports_csp_violations(page: WatchedPage, live_server: str) -> None:
-    page.goto(f"{live_server}/")
+    page.goto(f"{live_server}/login")
     page.evaluate(
         """() => document.body.insertAdjacentHTML("beforeend", '<p style="color: red">x</p>')"""
     )

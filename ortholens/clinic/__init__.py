@@ -1,0 +1,1 @@
+"""Clinics (the tenants) and their staff, managed by clinic administrators."""
