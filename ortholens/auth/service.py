@@ -14,7 +14,6 @@ from ortholens.auth.tokens import ACCESS_TTL, REFRESH_TTL, TokenSigner, TokenTyp
 from ortholens.kit.db import defer_on_rollback, utcnow
 from ortholens.kit.errors import InvalidInput, OrthoLensError, Unauthorized
 from ortholens.kit.passwords import hash_password, verify_password
-from ortholens.kit.request_context import current_request
 from ortholens.models import (
     ActorType,
     AuditOutcome,
@@ -28,8 +27,6 @@ from ortholens.models import (
 
 MIN_PASSWORD_LENGTH = 10
 BAD_CREDENTIALS = "The e-mail or password is not right."
-# Verified against when the account does not exist, so that both answers take as long.
-_DUMMY_HASH = hash_password("ortholens-timing-equaliser")
 
 
 class MfaRequired(Unauthorized):
@@ -151,12 +148,6 @@ def end_session(session: Session, session_id: uuid.UUID, actor: audit.Actor) -> 
     audit.record(session, actor, "auth.logout", target_type="session", target_id=session_id)
 
 
-def _throttle_keys(secret: bytes, realm: str, email: str) -> tuple[str, str | None]:
-    return throttle.account_key(secret, realm, email), throttle.address_key(
-        realm, current_request().ip
-    )
-
-
 def sign_in_staff(
     session: Session,
     signer: TokenSigner,
@@ -168,18 +159,12 @@ def sign_in_staff(
     totp_code: str | None,
 ) -> tuple[User, IssuedTokens]:
     """Check e-mail, password and (when enrolled) the TOTP code; throttled per account and address."""
-    now = utcnow()
-    account, address = _throttle_keys(throttle_secret, "staff", email)
-    keys = [account, *([address] if address else [])]
-    throttle.check(session, keys, now)
+    attempt = throttle.SignInAttempt.begin(session, throttle_secret, "staff", email)
     user = repository.find_user_by_email(session, email)
-    password_ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    password_ok = attempt.password_matches(user.password_hash if user else None, password)
 
     def fail(reason: str, error: OrthoLensError | None = None) -> OrthoLensError:
-        limits = [(account, throttle.ACCOUNT_LIMIT)]
-        if address:
-            limits.append((address, throttle.ADDRESS_LIMIT))
-        throttle.record_failure(session, limits, now)
+        attempt.failed(session)
         audit.record_denied(
             session,
             audit.Actor(ActorType.USER, user.id, user.clinic_id) if user else audit.ANONYMOUS,
@@ -200,7 +185,7 @@ def sign_in_staff(
         secret = mfa.unseal_secret(mfa_key, user.id, user.mfa_secret)
         if not mfa.code_is_valid(secret, totp_code):
             raise fail("bad_totp", Unauthorized("The two-factor code is not right."))
-    throttle.reset(session, account)
+    attempt.succeeded(session)
     tokens = open_session(session, signer, user=user)
     audit.record(
         session,

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from ortholens.auth import repository
-from ortholens.kit.db import defer_on_rollback
+from ortholens.kit.db import defer_on_rollback, utcnow
 from ortholens.kit.errors import TooManyRequests
+from ortholens.kit.passwords import hash_password, verify_password
+from ortholens.kit.request_context import current_request
 from ortholens.models import RateLimitBucket
 
 
@@ -80,3 +82,45 @@ def reset(session: Session, key: str) -> None:
     bucket = repository.get_bucket(session, key)
     if bucket is not None:
         session.delete(bucket)
+
+
+# Checked when the account does not exist, so that "unknown" and "wrong" take as long.
+_DUMMY_HASH = hash_password("ortholens-timing-equaliser")
+
+
+@dataclass
+class SignInAttempt:
+    """One password sign-in, throttled per account (`realm` keeps staff and patients apart) and
+    per client address.
+
+        attempt = SignInAttempt.begin(session, secret, "staff", email)   # 429 while blocked
+        if not attempt.password_matches(stored_hash, password): attempt.failed(session); raise ...
+        attempt.succeeded(session)
+    """
+
+    account: str
+    address: str | None
+    now: datetime = field(default_factory=utcnow)
+
+    @classmethod
+    def begin(cls, session: Session, secret: bytes, realm: str, email: str) -> SignInAttempt:
+        attempt = cls(account_key(secret, realm, email), address_key(realm, current_request().ip))
+        check(
+            session, [attempt.account, *([attempt.address] if attempt.address else [])], attempt.now
+        )
+        return attempt
+
+    @staticmethod
+    def password_matches(stored_hash: str | None, password: str) -> bool:
+        """Verify against the stored hash, or against a dummy one when there is none."""
+        ok = verify_password(stored_hash or _DUMMY_HASH, password)
+        return ok and stored_hash is not None
+
+    def failed(self, session: Session) -> None:
+        limits = [(self.account, ACCOUNT_LIMIT)]
+        if self.address:
+            limits.append((self.address, ADDRESS_LIMIT))
+        record_failure(session, limits, self.now)
+
+    def succeeded(self, session: Session) -> None:
+        reset(session, self.account)

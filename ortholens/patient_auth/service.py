@@ -25,8 +25,7 @@ from ortholens.auth.service import BAD_CREDENTIALS, IssuedTokens
 from ortholens.auth.tokens import TokenSigner, token_digest
 from ortholens.kit.db import utcnow
 from ortholens.kit.errors import Conflict, NotFound, OrthoLensError, Unauthorized
-from ortholens.kit.passwords import hash_password, verify_password
-from ortholens.kit.request_context import current_request
+from ortholens.kit.passwords import hash_password
 from ortholens.models import (
     ActorType,
     AuditOutcome,
@@ -39,8 +38,6 @@ from ortholens.patient_auth import repository
 from ortholens.patient_auth.schemas import InviteProblem
 
 THROTTLE_REALM = "patient"
-# Verified against when there is no account, so that both answers take as long.
-_DUMMY_HASH = hash_password("ortholens-patient-timing-equaliser")
 
 UNKNOWN_INVITE = "This invitation link is not valid; ask your clinic for a new one."
 PROBLEM_DETAILS: dict[InviteProblem, str] = {
@@ -186,19 +183,13 @@ def sign_in_patient(
 ) -> tuple[Patient, IssuedTokens]:
     """Check a patient's e-mail and password; throttled per account and per address, with one
     answer (and similar timing) for an unknown e-mail and a wrong password."""
-    now = utcnow()
-    account = throttle.account_key(throttle_secret, THROTTLE_REALM, email)
-    address = throttle.address_key(THROTTLE_REALM, current_request().ip)
-    throttle.check(session, [account, *([address] if address else [])], now)
+    attempt = throttle.SignInAttempt.begin(session, throttle_secret, THROTTLE_REALM, email)
     patient = repository.find_patient_by_email(session, email)
     stored_hash = patient.portal_password_hash if patient else None
-    password_ok = verify_password(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    password_ok = attempt.password_matches(stored_hash, password)
 
     def fail(reason: str) -> Unauthorized:
-        limits = [(account, throttle.ACCOUNT_LIMIT)]
-        if address:
-            limits.append((address, throttle.ADDRESS_LIMIT))
-        throttle.record_failure(session, limits, now)
+        attempt.failed(session)
         audit.record_denied(
             session,
             _actor(patient) if patient else audit.ANONYMOUS,
@@ -212,7 +203,7 @@ def sign_in_patient(
         raise fail("bad_credentials")
     if patient.status is PatientStatus.ARCHIVED:
         raise fail("archived")
-    throttle.reset(session, account)
+    attempt.succeeded(session)
     tokens = auth_service.open_session(session, signer, patient=patient)
     audit.record(
         session,

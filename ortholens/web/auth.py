@@ -21,10 +21,12 @@ always checks (no login CSRF). A verified token is then presented as the header 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from ortholens.audit import service as audit
@@ -34,6 +36,8 @@ from ortholens.auth.deps import (
     CSRF_FORM_FIELD,
     CSRF_HEADER,
     PATIENT_ACCESS_COOKIE,
+    PATIENT_REFRESH_COOKIE,
+    REFRESH_COOKIE,
     SAFE_METHODS,
     Authorized,
     CurrentPatient,
@@ -42,10 +46,12 @@ from ortholens.auth.deps import (
     StaffPrincipal,
 )
 from ortholens.auth.policy import Permission, grant
+from ortholens.auth.service import IssuedTokens
 from ortholens.http.deps import SessionDep
-from ortholens.kit.errors import Forbidden
+from ortholens.kit.errors import Forbidden, Unauthorized
 from ortholens.models import User
 from ortholens.web.routing import PageResponse, redirect
+from ortholens.web.session import end_session, start_session
 
 ACCOUNT_PATH = "/account"
 
@@ -151,3 +157,26 @@ def patient_page(request: Request, principal: CurrentPatient) -> PatientPrincipa
 
 
 PatientPage = Annotated[PatientPrincipal, Depends(patient_page)]
+
+
+def refresh_hop(
+    request: Request,
+    refresh: Callable[[str], IssuedTokens],
+    *,
+    patient: bool,
+    target: str,
+    login: str,
+) -> Response:
+    """Rotate the refresh cookie and go back to `target`, or to `login` when the session is over."""
+    token = request.cookies.get(PATIENT_REFRESH_COOKIE if patient else REFRESH_COOKIE)
+    if not token:
+        return RedirectResponse(login, status_code=303)
+    try:
+        tokens = refresh(token)
+    except Unauthorized:
+        ended = RedirectResponse(login, status_code=303)
+        end_session(ended, patient=patient)
+        raise PageResponse(ended) from None  # roll back: a replayed token revokes its family
+    response = RedirectResponse(target, status_code=303)
+    start_session(response, tokens, patient=patient)
+    return response

@@ -10,14 +10,14 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from ortholens.auth.deps import PATIENT_REFRESH_COOKIE, Public, SignerDep
+from ortholens.auth.deps import Public, SignerDep
 from ortholens.clinic import repository as clinic_repository
 from ortholens.consent import service as consent_service
 from ortholens.http.deps import RuntimeDep, SessionDep
 from ortholens.kit.db import utcnow
 from ortholens.kit.errors import OrthoLensError, TooManyRequests, Unauthorized
 from ortholens.patient_auth import service as patient_auth
-from ortholens.web.auth import FormCsrf, PageCsrf, PatientPage
+from ortholens.web.auth import FormCsrf, PageCsrf, PatientPage, refresh_hop
 from ortholens.web.routing import PATIENT_LOGIN, PageResponse, PortalRoute, redirect, safe_next
 from ortholens.web.session import end_session, start_session
 from ortholens.web.templating import render
@@ -123,18 +123,13 @@ def refresh_session(
     """The portal's refresh hop (under the refresh cookie's path): new tokens, then back."""
     target = _portal_target(next)
     login = f"{PATIENT_LOGIN}?next={quote(target, safe='/')}"
-    token = request.cookies.get(PATIENT_REFRESH_COOKIE)
-    if not token:
-        return RedirectResponse(login, status_code=303)
-    try:
-        tokens = patient_auth.refresh_patient(db, signer, token)
-    except Unauthorized:
-        ended = RedirectResponse(login, status_code=303)
-        end_session(ended, patient=True)
-        raise PageResponse(ended) from None  # roll back: a replayed token revokes its family
-    response = RedirectResponse(target, status_code=303)
-    start_session(response, tokens, patient=True)
-    return response
+    return refresh_hop(
+        request,
+        lambda token: patient_auth.refresh_patient(db, signer, token),
+        patient=True,
+        target=target,
+        login=login,
+    )
 
 
 # ---- Registration from an invitation -----------------------------------------------------------

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ortholens.auth import service as auth_service
-from ortholens.auth.deps import CSRF_COOKIE, REFRESH_COOKIE, Public, SignerDep
+from ortholens.auth.deps import CSRF_COOKIE, Public, SignerDep
 from ortholens.auth.tokens import MFA_TTL, TokenType
 from ortholens.clinic import service as clinic_service
 from ortholens.http.deps import RuntimeDep, SessionDep
@@ -29,7 +29,7 @@ from ortholens.kit.crypto import SealBroken, seal, unseal
 from ortholens.kit.errors import OrthoLensError, TooManyRequests, Unauthorized
 from ortholens.models import SubjectType, User
 from ortholens.runtime import Runtime
-from ortholens.web.auth import FormCsrf, PageCsrf, StaffAccountPage
+from ortholens.web.auth import FormCsrf, PageCsrf, StaffAccountPage, refresh_hop
 from ortholens.web.routing import STAFF_LOGIN, PageResponse, PageRoute, redirect, safe_next
 from ortholens.web.session import end_session, start_session
 from ortholens.web.templating import render
@@ -216,18 +216,13 @@ def refresh_session(
     """The refresh hop of the pages (under the refresh cookie's path): new tokens, then back."""
     target = safe_next(next)
     login = f"{STAFF_LOGIN}?next={quote(target, safe='/')}" if target != "/" else STAFF_LOGIN
-    token = request.cookies.get(REFRESH_COOKIE)
-    if not token:
-        return RedirectResponse(login, status_code=303)
-    try:
-        tokens = auth_service.refresh(db, signer, token, subject_type=SubjectType.STAFF)
-    except Unauthorized:
-        ended = RedirectResponse(login, status_code=303)
-        end_session(ended, patient=False)
-        raise PageResponse(ended) from None  # roll back: a replayed token revokes its family
-    response = RedirectResponse(target, status_code=303)
-    start_session(response, tokens, patient=False)
-    return response
+    return refresh_hop(
+        request,
+        lambda token: auth_service.refresh(db, signer, token, subject_type=SubjectType.STAFF),
+        patient=False,
+        target=target,
+        login=login,
+    )
 
 
 # ---- Welcome (a new staff member's invitation) ------------------------------------------------
