@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ortholens.kit.db import utcnow
 from ortholens.kit.passwords import hash_password
 from ortholens.models import Clinic, Patient, PatientStatus, Role, User
 
@@ -90,7 +89,6 @@ def seed_demo(session: Session) -> list[DemoLogin]:
                     date_of_birth=today - timedelta(days=365 * age + 40),
                     status=status,
                     scan_frequency_days=frequency,
-                    onboarded_at=utcnow() - timedelta(days=60),
                 )
             )
         session.flush()

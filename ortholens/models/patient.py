@@ -35,3 +35,8 @@ class Patient(IdMixin, TimestampMixin, Base):
     onboarded_at: Mapped[datetime | None]
     guardian_name: Mapped[str | None] = mapped_column(String(200))
     guardian_email: Mapped[str | None] = mapped_column(String(320))
+
+    @property
+    def has_portal_account(self) -> bool:
+        """True once the patient registered from an invite (`onboarded_at` says when)."""
+        return self.portal_password_hash is not None

@@ -245,7 +245,7 @@ def invite_patient(
     patient = find_patient(session, principal, patient_id, action="patient.invite")
     if patient.status is PatientStatus.ARCHIVED:
         raise Conflict("This patient is archived; bring them back before inviting them.")
-    if patient.onboarded_at is not None:
+    if patient.has_portal_account:
         raise Conflict("This patient already has a portal account; they can sign in.")
     now = utcnow()
     token = secrets.token_hex(32)

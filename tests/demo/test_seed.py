@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from ortholens.demo.seed import seed_demo
@@ -28,3 +29,19 @@ def test_seed_creates_every_role_and_patients_and_can_run_again(runtime: Runtime
             assert verify_password(user.password_hash, new.password)
             assert not verify_password(user.password_hash, old.password)
             assert user.token_version == 1
+
+
+def test_demo_patients_can_be_invited_to_the_portal(client: TestClient, runtime: Runtime) -> None:
+    with transaction(runtime.session_factory) as session:
+        logins = {login.role: login for login in seed_demo(session)}
+    doctor = logins[Role.DOCTOR]
+    signed_in = client.post(
+        "/api/auth/login", json={"email": doctor.email, "password": doctor.password}
+    )
+    assert signed_in.status_code == 200
+    headers = {"Authorization": f"Bearer {signed_in.json()['accessToken']}"}
+    patient = client.get("/api/patients", headers=headers).json()["items"][0]
+    invite = client.post(f"/api/patients/{patient['id']}/invite", headers=headers)
+    assert invite.status_code == 201
+    page = client.get(f"/patients/{patient['id']}")
+    assert "Not registered" in page.text
