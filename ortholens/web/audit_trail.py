@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -20,7 +19,7 @@ from ortholens.http.deps import SessionDep
 from ortholens.kit.errors import Forbidden
 from ortholens.models import AuditOutcome
 from ortholens.web.auth import PageCsrf, RequirePagePermission
-from ortholens.web.routing import PageRoute, is_htmx
+from ortholens.web.routing import PageRoute, QueryFilters, is_htmx
 from ortholens.web.templating import render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute, dependencies=[PageCsrf])
@@ -30,7 +29,7 @@ PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
-class AuditFilters:
+class AuditFilters(QueryFilters):
     """The filter form as typed; invalid values are reported, not silently dropped."""
 
     action: str = ""
@@ -39,14 +38,6 @@ class AuditFilters:
     target: str = ""
     since: str = ""
     until: str = ""
-
-    def query(self, **extra: object) -> str:
-        values = {k: v for k, v in vars(self).items() if v} | {k: v for k, v in extra.items() if v}
-        return urlencode(values)
-
-    @property
-    def active(self) -> bool:
-        return any(vars(self).values())
 
 
 def _uuid(value: str, label: str, errors: list[str]) -> uuid.UUID | None:

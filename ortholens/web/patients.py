@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
@@ -29,7 +28,7 @@ from ortholens.patient import service as patient_service
 from ortholens.patient.schemas import PatientCreate
 from ortholens.patient.service import IssuedInvite
 from ortholens.web.auth import PageCsrf, RequirePagePermission
-from ortholens.web.routing import PageResponse, PageRoute, is_htmx, redirect
+from ortholens.web.routing import PageResponse, PageRoute, QueryFilters, is_htmx, redirect
 from ortholens.web.templating import render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute, dependencies=[PageCsrf])
@@ -91,18 +90,10 @@ def _can(principal: StaffPrincipal) -> dict[str, bool]:
 
 
 @dataclass(frozen=True)
-class ListFilters:
+class ListFilters(QueryFilters):
     q: str = ""
     status: str = ""
     doctor: str = ""
-
-    def query(self, **extra: object) -> str:
-        values = {k: v for k, v in vars(self).items() if v} | {k: v for k, v in extra.items() if v}
-        return urlencode(values)
-
-    @property
-    def active(self) -> bool:
-        return any(vars(self).values())
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:

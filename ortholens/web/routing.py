@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -178,3 +178,17 @@ def install_page_errors(app: FastAPI) -> None:
     for exc_class in (OrthoLensError, RequestValidationError):
         app.add_exception_handler(exc_class, _page_or(app.exception_handlers[exc_class]))
     app.add_exception_handler(PageResponse, _page_response)
+
+
+class QueryFilters:
+    """Mixin for a page's filter dataclass: its non-empty fields as a query string."""
+
+    def query(self, **extra: object) -> str:
+        """The filters (plus `extra`, e.g. a cursor) as `a=1&b=2`, leaving out empty values."""
+        values = {k: v for k, v in vars(self).items() if v} | {k: v for k, v in extra.items() if v}
+        return urlencode(values)
+
+    @property
+    def active(self) -> bool:
+        """True when any filter is set."""
+        return any(vars(self).values())
