@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Debian packages the test suite drives as real peers (headless Chromium for the web pages).
+# Debian packages the test suite and benchmarks drive as real peers: headless Chromium for the web
+# pages, libvips-tools for the `vipsthumbnail` reference of the photo benchmark.
 # Installed on first run when missing; needs root (CI and the project's machines run as root).
 set -euo pipefail
-PACKAGES=(chromium)
+PACKAGES=(chromium libvips-tools)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
