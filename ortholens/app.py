@@ -19,6 +19,7 @@ from ortholens.http.problems import install_problem_handlers
 from ortholens.job.endpoints import router as job_router
 from ortholens.patient.endpoints import router as patient_router
 from ortholens.patient_auth.endpoints import router as patient_auth_router
+from ortholens.protocol.endpoints import router as protocol_router
 from ortholens.runtime import Runtime
 from ortholens.settings import StorageBackend
 from ortholens.storage.endpoints import router as storage_router
@@ -31,6 +32,7 @@ API_ROUTERS = [
     audit_router,
     clinic_router,
     patient_router,
+    protocol_router,
     consent_router,
     job_router,
     storage_router,

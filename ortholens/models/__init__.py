@@ -12,14 +12,21 @@ from ortholens.models.enums import (
     AuditOutcome,
     ConsentGrantor,
     ConsentKind,
+    FileType,
+    ImageSource,
+    ImageStatus,
     PatientStatus,
     Role,
+    ScanSessionStatus,
     SubjectType,
 )
+from ortholens.models.image import Image
 from ortholens.models.patient import Patient
 from ortholens.models.patient_invite import PatientInvite
+from ortholens.models.photo_protocol import PhotoProtocol, ProtocolSlot
 from ortholens.models.rate_limit_bucket import RateLimitBucket
 from ortholens.models.refresh_token import RefreshToken
+from ortholens.models.scan_session import ScanSession
 from ortholens.models.user import User
 
 __all__ = [
@@ -32,14 +39,22 @@ __all__ = [
     "Consent",
     "ConsentGrantor",
     "ConsentKind",
+    "FileType",
+    "Image",
+    "ImageSource",
+    "ImageStatus",
     "Job",
     "JobStatus",
     "Patient",
     "PatientInvite",
     "PatientStatus",
+    "PhotoProtocol",
+    "ProtocolSlot",
     "RateLimitBucket",
     "RefreshToken",
     "Role",
+    "ScanSession",
+    "ScanSessionStatus",
     "SubjectType",
     "User",
 ]

@@ -58,6 +58,42 @@ class AuditOutcome(StrEnum):
     FAILURE = "failure"
 
 
+class FileType(StrEnum):
+    """What kind of item of the imaging record an `Image` is."""
+
+    PHOTO = "PHOTO"
+    XRAY = "XRAY"
+    CBCT = "CBCT"
+    SCAN_3D = "SCAN_3D"
+    SIMULATION = "SIMULATION"
+    DOCUMENT = "DOCUMENT"
+
+
+class ImageSource(StrEnum):
+    UPLOAD = "UPLOAD"  # staff, through the web or API
+    PATIENT_APP = "PATIENT_APP"  # the patient portal's scan wizard
+    IMPORT = "IMPORT"  # `ortholens import ...` from an existing archive
+    DICOM = "DICOM"
+    ITERO = "ITERO"
+    THREESHAPE = "THREESHAPE"
+
+
+class ImageStatus(StrEnum):
+    """Upload lifecycle (ARCHITECTURE rule 3): pending -> uploaded -> processing -> ready | failed."""
+
+    PENDING = "PENDING"
+    UPLOADED = "UPLOADED"
+    PROCESSING = "PROCESSING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+class ScanSessionStatus(StrEnum):
+    PENDING = "PENDING"
+    REVIEWED = "REVIEWED"
+    NEEDS_RETAKE = "NEEDS_RETAKE"
+
+
 def str_enum(enum_cls: type[StrEnum]) -> Enum:
     """A portable column type storing an enum's values as VARCHAR."""
     values: Any = lambda members: [m.value for m in members]  # noqa: E731

@@ -1,0 +1,1 @@
+"""Photo protocols: the standard series of views a practice takes, and whether a set is complete."""
