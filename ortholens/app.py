@@ -23,6 +23,7 @@ from ortholens.protocol.endpoints import router as protocol_router
 from ortholens.runtime import Runtime
 from ortholens.settings import StorageBackend
 from ortholens.storage.endpoints import router as storage_router
+from ortholens.upload.endpoints import router as upload_router
 from ortholens.web import install_web
 
 API_ROUTERS = [
@@ -36,6 +37,7 @@ API_ROUTERS = [
     consent_router,
     job_router,
     storage_router,
+    upload_router,
 ]
 
 

@@ -1,0 +1,1 @@
+"""The imaging record: processing of originals, the gallery, soft delete and integrity."""

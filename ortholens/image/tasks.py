@@ -1,0 +1,129 @@
+"""`image.process`: derive a photo's variants, score its quality and suggest its view.
+
+Safe to run twice: a finished image is skipped, and a variant already stored by a crashed run is
+reused rather than written again (objects are never overwritten).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from PIL import Image as PILImage
+
+from ortholens.kit.db import transaction
+from ortholens.kit.errors import InvalidInput
+from ortholens.kit.jobs import JobContext, job_handler
+from ortholens.kit.storage import ObjectExists, ObjectStore
+from ortholens.models import FileType, Image, ImageStatus
+from ortholens.processing.photos import PhotoVariants, make_variants
+from ortholens.processing.quality import score_quality
+from ortholens.processing.views import classify_view
+
+TO_PROCESS = (ImageStatus.UPLOADED, ImageStatus.PROCESSING)
+
+
+@dataclass(frozen=True)
+class _Input:
+    key: str
+    file_type: FileType
+    status: ImageStatus
+    view_set_by_user: bool
+
+
+def variant_key(original_key: str, name: str, ext: str) -> str:
+    """`{clinic}/{patient}/{kind}/{uuid}/original.jpg` -> `.../{uuid}/{name}.{ext}`."""
+    return f"{original_key.rsplit('/', 1)[0]}/{name}.{ext}"
+
+
+def _put_once(store: ObjectStore, key: str, data: bytes, content_type: str) -> None:
+    # ObjectExists: written by an earlier run of this job that did not get to commit.
+    with contextlib.suppress(ObjectExists):
+        store.put(key, data, content_type=content_type)
+
+
+def _captured_at(kept: dict[str, Any]) -> datetime | None:
+    value = kept.get("captured_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+@job_handler("image.process")
+def process_image(ctx: JobContext, image_id: str) -> dict[str, Any]:
+    """Thumbnail (300x300 WebP), preview (1600 px), quality score and view suggestion."""
+    runtime = ctx.resources
+    store: ObjectStore = runtime.store
+    with ctx.snapshot() as read:
+        row = read.get(Image, uuid.UUID(image_id))
+        found = row and _Input(row.original_key, row.file_type, row.status, row.view_set_by_user)
+    if not found or found.status not in TO_PROCESS or found.file_type is not FileType.PHOTO:
+        return {"skipped": True}
+    with transaction(runtime.session_factory) as mark:
+        image = mark.get(Image, uuid.UUID(image_id))
+        if image is not None:
+            image.status = ImageStatus.PROCESSING
+    ctx.progress(0.1, "reading the original")
+    data = store.read(found.key)
+    sha256 = hashlib.sha256(data).hexdigest()
+    try:
+        variants = make_variants(data)
+    except InvalidInput as exc:
+        image = ctx.session.get(Image, uuid.UUID(image_id))
+        assert image is not None
+        image.status, image.failure_reason = ImageStatus.FAILED, exc.detail
+        image.original_sha256 = image.original_sha256 or sha256
+        return {"failed": exc.detail}
+    ctx.progress(0.6, "scoring the photo")
+    analysed = _analyse(variants)
+    thumb_key = variant_key(found.key, "thumbnail", "webp")
+    preview_key = variant_key(found.key, "preview", "jpg")
+    _put_once(store, thumb_key, variants.thumbnail, variants.thumbnail_media_type)
+    _put_once(store, preview_key, variants.preview, variants.preview_media_type)
+    ctx.progress(0.9, "saving")
+    image = ctx.session.get(Image, uuid.UUID(image_id))
+    assert image is not None
+    image.status = ImageStatus.READY
+    image.failure_reason = None
+    image.original_sha256 = image.original_sha256 or sha256
+    image.width, image.height = variants.width, variants.height
+    image.variants = {"thumbnail": thumb_key, "preview": preview_key}
+    image.captured_at = _captured_at(dict(variants.kept_metadata))
+    image.info = {"exif": dict(variants.kept_metadata), "view_scores": analysed["view_scores"]}
+    image.quality_score = analysed["quality"]["overall"]
+    image.quality = analysed["quality"]
+    image.category = image.category or analysed["category"]
+    if not found.view_set_by_user and analysed["view"] is not None:
+        image.view_code, image.view_confidence = analysed["view"], analysed["confidence"]
+    return {"quality": image.quality_score, "view": image.view_code}
+
+
+def _analyse(variants: PhotoVariants) -> dict[str, Any]:
+    """Quality and view from the preview (decoded once, small enough to be quick)."""
+    rgb = np.asarray(PILImage.open(io.BytesIO(variants.preview)).convert("RGB"))
+    quality = score_quality(rgb, original_size=(variants.width, variants.height))
+    view = classify_view(rgb)
+    return {
+        "quality": {
+            "overall": round(quality.overall, 1),
+            "focus": round(quality.focus, 1),
+            "exposure": round(quality.exposure, 1),
+            "resolution": round(quality.resolution, 1),
+            "reasons": list(quality.reasons),
+            "retake_suggested": quality.retake_suggested,
+        },
+        "view": view.view.value if view.view and view.view.value != "XRAY" else None,
+        "confidence": round(view.confidence, 3),
+        "category": view.category.value if view.category else None,
+        "view_scores": {code.value: round(score, 3) for code, score in view.scores.items()},
+    }

@@ -1,0 +1,56 @@
+"""All SQL of uploads and scan sessions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ortholens.models import Image, ImageStatus, ScanSession
+
+
+def get_session_for_update(session: Session, scan_session_id: uuid.UUID) -> ScanSession | None:
+    return session.get(ScanSession, scan_session_id, with_for_update=True)
+
+
+def find_by_key(session: Session, key: str) -> Image | None:
+    return session.scalar(select(Image).where(Image.original_key == key))
+
+
+def find_duplicate(
+    session: Session, patient_id: uuid.UUID, sha256: str, not_id: uuid.UUID
+) -> Image | None:
+    """A live image of the same patient with the same original bytes."""
+    return session.scalar(
+        select(Image)
+        .where(
+            Image.patient_id == patient_id,
+            Image.original_sha256 == sha256,
+            Image.id != not_id,
+            Image.deleted_at.is_(None),
+            Image.status != ImageStatus.PENDING,
+        )
+        .limit(1)
+    )
+
+
+def increment_image_count(session: Session, scan_session_id: uuid.UUID) -> None:
+    session.execute(
+        update(ScanSession)
+        .where(ScanSession.id == scan_session_id)
+        .values(image_count=ScanSession.image_count + 1)
+    )
+
+
+def stale_pending(session: Session, before: datetime, limit: int = 500) -> list[Image]:
+    """Upload tickets nobody confirmed in time."""
+    return list(
+        session.scalars(
+            select(Image)
+            .where(Image.status == ImageStatus.PENDING, Image.created_at < before)
+            .order_by(Image.created_at)
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,237 @@
+"""Seed 004's scan upload: session, signed upload URL, direct PUT, confirm, processing."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image as PILImage
+from sqlalchemy import select
+
+from ortholens.kit.db import transaction, utcnow
+from ortholens.kit.jobs import Job
+from ortholens.models import Consent, ConsentGrantor, ConsentKind, Image, ImageStatus, Patient
+from ortholens.runtime import Runtime
+from ortholens.upload.service import clean_stale_uploads
+from tests.factories import create_clinic, create_patient, patient_token
+
+
+def jpeg(seed: int = 0, size: tuple[int, int] = (1200, 900)) -> bytes:
+    image = PILImage.new("RGB", size, (200, 80 + seed % 100, 90))
+    for x in range(0, size[0], 40):
+        image.paste((255, 255, 255), (x, size[1] // 3, x + 20, size[1] // 3 + 60))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def consent(runtime: Runtime, patient: Patient) -> None:
+    with transaction(runtime.session_factory) as session:
+        session.add(
+            Consent(
+                clinic_id=patient.clinic_id,
+                patient_id=patient.id,
+                kind=ConsentKind.PHOTOGRAPHY,
+                granted_by=ConsentGrantor.GUARDIAN,
+                guardian_name="A Guardian",
+                granted_at=utcnow() - timedelta(days=1),
+            )
+        )
+
+
+@pytest.fixture
+def patient(runtime: Runtime) -> Patient:
+    patient = create_patient(runtime, create_clinic(runtime))
+    consent(runtime, patient)
+    return patient
+
+
+def put(
+    client: TestClient, target: dict[str, object], data: bytes, content_type: str = "image/jpeg"
+) -> int:
+    url = urlsplit(str(target["url"]))
+    return client.put(
+        f"{url.path}?{url.query}", content=data, headers={"Content-Type": content_type}
+    ).status_code
+
+
+def upload(
+    client: TestClient, headers: dict[str, str], session_id: str, image_type: str, data: bytes
+) -> dict[str, object]:
+    target = client.post(
+        "/api/patient/scans/upload-url",
+        headers=headers,
+        json={"sessionId": session_id, "imageType": image_type},
+    ).json()
+    assert put(client, target, data) == 201
+    confirmed = client.post(
+        "/api/patient/scans/upload/confirm",
+        headers=headers,
+        json={"sessionId": session_id, "imageType": image_type, "key": target["key"]},
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    return dict(confirmed.json())
+
+
+def run_jobs(runtime: Runtime) -> None:
+    with runtime.session_factory() as session:
+        ids = list(session.scalars(select(Job.id)))
+    for job_id in ids:
+        runtime.queue.execute(job_id)
+
+
+def test_a_scan_session_from_start_to_processed_photos(
+    client: TestClient, runtime: Runtime, patient: Patient
+) -> None:
+    headers = patient_token(runtime, patient)
+    created = client.post("/api/patient/scans/sessions", headers=headers)
+    assert created.status_code == 201
+    scan = created.json()
+    assert (scan["status"], scan["imageCount"]) == ("PENDING", 0)
+    assert scan["expectedViews"] == ["IV07", "IV01", "IV18", "IV25", "IV27"]
+    first = upload(client, headers, scan["id"], "FRONTAL", jpeg(1))
+    assert (first["status"], first["viewCode"]) == ("UPLOADED", "IV07")
+    run_jobs(runtime)
+    with runtime.session_factory() as session:
+        image = session.get(Image, uuid.UUID(str(first["id"])))
+        assert image is not None
+        assert image.status is ImageStatus.READY
+        assert (image.width, image.height) == (1200, 900)
+        assert image.quality is not None and "overall" in image.quality
+        assert (
+            image.view_code == "IV07"
+        )  # the patient said which view; the classifier does not override
+        thumbnail = runtime.store.read(image.variants["thumbnail"])
+    assert PILImage.open(io.BytesIO(thumbnail)).size == (300, 300)
+
+
+def test_confirming_twice_counts_once(
+    client: TestClient, runtime: Runtime, patient: Patient
+) -> None:
+    headers = patient_token(runtime, patient)
+    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
+    target = client.post(
+        "/api/patient/scans/upload-url",
+        headers=headers,
+        json={"sessionId": scan["id"], "imageType": "LEFT"},
+    ).json()
+    put(client, target, jpeg())
+    body = {"sessionId": scan["id"], "imageType": "LEFT", "key": target["key"]}
+    first = client.post("/api/patient/scans/upload/confirm", headers=headers, json=body).json()
+    second = client.post("/api/patient/scans/upload/confirm", headers=headers, json=body).json()
+    assert second["id"] == first["id"]
+    assert second["alreadyConfirmed"] is True
+    with runtime.session_factory() as session:
+        from ortholens.models import ScanSession
+
+        assert session.get(ScanSession, uuid.UUID(scan["id"])).image_count == 1  # type: ignore[union-attr]
+        assert len(list(session.scalars(select(Job.id)))) == 1
+
+
+def test_a_file_that_is_not_a_photo_is_refused_at_confirm(
+    client: TestClient, runtime: Runtime, patient: Patient
+) -> None:
+    headers = patient_token(runtime, patient)
+    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
+    target = client.post(
+        "/api/patient/scans/upload-url",
+        headers=headers,
+        json={"sessionId": scan["id"], "imageType": "UPPER"},
+    ).json()
+    put(client, target, b"%PDF-1.7 this is not a photo")
+    confirm = client.post(
+        "/api/patient/scans/upload/confirm",
+        headers=headers,
+        json={"sessionId": scan["id"], "imageType": "UPPER", "key": target["key"]},
+    )
+    assert confirm.status_code == 422
+    assert "not a photo" in confirm.json()["detail"]
+    with runtime.session_factory() as session:
+        assert (
+            session.scalar(select(Image.status).where(Image.original_key == target["key"]))
+            is ImageStatus.PENDING
+        )
+
+
+def test_confirm_before_upload_is_refused(
+    client: TestClient, runtime: Runtime, patient: Patient
+) -> None:
+    headers = patient_token(runtime, patient)
+    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
+    target = client.post(
+        "/api/patient/scans/upload-url",
+        headers=headers,
+        json={"sessionId": scan["id"], "imageType": "LOWER"},
+    ).json()
+    confirm = client.post(
+        "/api/patient/scans/upload/confirm",
+        headers=headers,
+        json={"sessionId": scan["id"], "imageType": "LOWER", "key": target["key"]},
+    )
+    assert confirm.status_code == 422
+    assert "Nothing was uploaded" in confirm.json()["detail"]
+
+
+def test_uploads_never_confirmed_are_cleaned_up(
+    client: TestClient, runtime: Runtime, patient: Patient
+) -> None:
+    headers = patient_token(runtime, patient)
+    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
+    target = client.post(
+        "/api/patient/scans/upload-url",
+        headers=headers,
+        json={"sessionId": scan["id"], "imageType": "RIGHT"},
+    ).json()
+    put(client, target, jpeg())
+    with transaction(runtime.session_factory) as session:
+        assert clean_stale_uploads(session, runtime.store, older_than=timedelta(0)) == 1
+    assert runtime.store.head(str(target["key"])) is None
+    with runtime.session_factory() as session:
+        assert session.scalar(select(Image).where(Image.original_key == target["key"])) is None
+
+
+def test_without_photography_consent_nothing_starts(client: TestClient, runtime: Runtime) -> None:
+    unconsented = create_patient(runtime, create_clinic(runtime))
+    response = client.post(
+        "/api/patient/scans/sessions", headers=patient_token(runtime, unconsented)
+    )
+    assert response.status_code == 422
+    assert "photography consent" in response.json()["detail"]
+
+
+def test_another_patients_key_is_not_found(
+    client: TestClient, runtime: Runtime, patient: Patient
+) -> None:
+    headers = patient_token(runtime, patient)
+    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
+    target = client.post(
+        "/api/patient/scans/upload-url",
+        headers=headers,
+        json={"sessionId": scan["id"], "imageType": "FRONTAL"},
+    ).json()
+    put(client, target, jpeg())
+    other = create_patient(runtime, create_clinic(runtime))
+    consent(runtime, other)
+    stranger = client.post(
+        "/api/patient/scans/upload/confirm",
+        headers=patient_token(runtime, other),
+        json={"key": target["key"]},
+    )
+    assert stranger.status_code == 404
+
+
+def test_unknown_image_type_is_refused(
+    client: TestClient, runtime: Runtime, patient: Patient
+) -> None:
+    headers = patient_token(runtime, patient)
+    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
+    response = client.post(
+        "/api/patient/scans/upload-url",
+        headers=headers,
+        json={"sessionId": scan["id"], "imageType": "SELFIE"},
+    )
+    assert response.status_code == 422
