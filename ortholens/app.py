@@ -16,6 +16,7 @@ from ortholens.health.endpoints import JobGauges
 from ortholens.health.endpoints import router as health_router
 from ortholens.http.middleware import HttpMetrics, RequestContextMiddleware, security_headers
 from ortholens.http.problems import install_problem_handlers
+from ortholens.image.endpoints import router as image_router
 from ortholens.job.endpoints import router as job_router
 from ortholens.patient.endpoints import router as patient_router
 from ortholens.patient_auth.endpoints import router as patient_auth_router
@@ -34,6 +35,7 @@ API_ROUTERS = [
     clinic_router,
     patient_router,
     protocol_router,
+    image_router,
     consent_router,
     job_router,
     storage_router,

@@ -63,6 +63,11 @@ class Image(IdMixin, TimestampMixin, Base):
     uploaded_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    # A doctor's delete is a request a clinic admin approves (DOMAIN.md: "request only").
+    deletion_requested_at: Mapped[datetime | None]
+    deletion_requested_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     deleted_at: Mapped[datetime | None]
     deleted_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")

@@ -121,3 +121,13 @@ def test_45_degree_views_are_never_suggested() -> None:
 def test_undecoded_or_odd_arrays_are_refused(bad: np.ndarray) -> None:
     with pytest.raises(InvalidInput):
         classify_view(bad)
+
+
+def test_a_portrait_on_a_light_backdrop_is_not_called_intraoral() -> None:
+    # Turned sideways the frontal cascade misses the face; skin and backdrop must not pass for
+    # gum and teeth (the backdrop fills the image frame).
+    for seed in range(4):
+        face = view_samples.drawn_face(np.random.default_rng(seed), 900, 1200, smile=True)
+        suggestion = classify_view(cv2.rotate(face, cv2.ROTATE_90_CLOCKWISE))
+        assert suggestion.category is not ViewCategory.INTRAORAL
+        assert suggestion.scores[ViewCode.IV25] == suggestion.scores[ViewCode.IV07] == 0.0

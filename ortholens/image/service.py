@@ -1,0 +1,220 @@
+"""Gallery rules: who sees which bytes, signed links, soft delete and restore.
+
+Viewing bytes is scoped by role (DOMAIN.md): billing sees metadata only, front desk sees photo
+and document bytes but no X-ray, CBCT or 3D. Every signed link handed out is a view of image bytes
+and is audited, one event per image.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from ortholens.audit import service as audit
+from ortholens.auth.deps import Authorized
+from ortholens.auth.policy import Permission, Scope, grant
+from ortholens.image import repository
+from ortholens.image.repository import GalleryFilter
+from ortholens.kit.db import utcnow
+from ortholens.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ortholens.kit.storage import ObjectStore
+from ortholens.models import FileType, Image, Role
+from ortholens.patient.service import find_patient
+
+RECOVERY_WINDOW = timedelta(days=30)
+NOT_FOUND = "No image with this id."
+_NO_BYTES_FOR_FRONT_DESK = frozenset({FileType.XRAY, FileType.CBCT, FileType.SCAN_3D})
+
+
+@dataclass(frozen=True)
+class GalleryItem:
+    image: Image
+    urls: dict[str, str] = field(default_factory=dict)
+
+
+def may_see_bytes(scope: Scope, file_type: FileType) -> bool:
+    """Whether a view scope lets its holder load an image's bytes (not just its metadata)."""
+    if scope is Scope.METADATA_ONLY:
+        return False
+    if scope is Scope.PHOTOS_AND_METADATA:
+        return file_type not in _NO_BYTES_FOR_FRONT_DESK
+    return True
+
+
+def _signed_urls(
+    store: ObjectStore, image: Image, *, expires_in: int, original: bool
+) -> dict[str, str]:
+    urls = {
+        name: store.presign_download(key, expires_in=expires_in)
+        for name, key in sorted(image.variants.items())
+    }
+    if original:
+        urls["original"] = store.presign_download(image.original_key, expires_in=expires_in)
+    return urls
+
+
+def _item(
+    db: Session,
+    store: ObjectStore,
+    auth: Authorized,
+    image: Image,
+    *,
+    expires_in: int,
+    original: bool,
+) -> GalleryItem:
+    if not may_see_bytes(auth.scope, image.file_type) or image.deleted_at is not None:
+        return GalleryItem(image)
+    urls = _signed_urls(store, image, expires_in=expires_in, original=original)
+    audit.record(
+        db,
+        auth.principal.actor,
+        "image.view",
+        clinic_id=image.clinic_id,
+        target_type="image",
+        target_id=image.id,
+        details={"patient_id": str(image.patient_id), "variants": sorted(urls)},
+    )
+    return GalleryItem(image, urls)
+
+
+def encode_cursor(image: Image) -> str:
+    return base64.urlsafe_b64encode(f"{image.created_at.isoformat()}|{image.id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        at, image_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(at), uuid.UUID(image_id)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("This cursor is not valid; start from the first page.") from None
+
+
+def list_gallery(
+    db: Session,
+    store: ObjectStore,
+    auth: Authorized,
+    patient_id: uuid.UUID,
+    filters: GalleryFilter,
+    *,
+    cursor: str | None,
+    limit: int,
+    url_seconds: int,
+) -> tuple[list[GalleryItem], str | None]:
+    """A page of a patient's imaging record, newest first, with short-lived links to the variants."""
+    patient = find_patient(db, auth.principal, patient_id, action="image.list")
+    if (
+        filters.include_deleted
+        and grant(auth.principal.role, Permission.IMAGING_DELETE) is not Scope.FULL
+    ):
+        raise Forbidden("Only clinic admins see deleted images.")
+    after = decode_cursor(cursor) if cursor else None
+    images = repository.list_images(db, patient.id, filters, after=after, limit=limit + 1)
+    more = len(images) > limit
+    images = images[:limit]
+    audit.record(
+        db,
+        auth.principal.actor,
+        "image.list",
+        clinic_id=patient.clinic_id,
+        target_type="patient",
+        target_id=patient.id,
+        details={"count": len(images)},
+    )
+    items = [
+        _item(db, store, auth, image, expires_in=url_seconds, original=False) for image in images
+    ]
+    return items, encode_cursor(images[-1]) if more and images else None
+
+
+def _scoped_image(db: Session, auth: Authorized, image_id: uuid.UUID, action: str) -> Image:
+    image = repository.get(db, image_id)
+    scope = auth.principal.clinic_scope
+    if image is not None and (scope is None or image.clinic_id == scope):
+        return image
+    if image is not None:
+        audit.record_denied(
+            db, auth.principal.actor, action, target_type="image", target_id=image_id
+        )
+    raise NotFound(NOT_FOUND)
+
+
+def get_image(
+    db: Session, store: ObjectStore, auth: Authorized, image_id: uuid.UUID, *, url_seconds: int
+) -> GalleryItem:
+    """One image with its details and links (including the original, byte for byte)."""
+    image = _scoped_image(db, auth, image_id, "image.view")
+    if (
+        image.deleted_at is not None
+        and grant(auth.principal.role, Permission.IMAGING_DELETE) is not Scope.FULL
+    ):
+        raise NotFound(NOT_FOUND)
+    item = _item(db, store, auth, image, expires_in=url_seconds, original=True)
+    if not item.urls:
+        audit.record(
+            db,
+            auth.principal.actor,
+            "image.read",
+            clinic_id=image.clinic_id,
+            target_type="image",
+            target_id=image.id,
+        )
+    return item
+
+
+def delete_image(db: Session, auth: Authorized, image_id: uuid.UUID) -> Image:
+    """Soft delete (recoverable for 30 days); for a doctor, a request a clinic admin approves."""
+    image = _scoped_image(db, auth, image_id, "image.delete")
+    if image.deleted_at is not None:
+        return image
+    now = utcnow()
+    if auth.scope is Scope.REQUEST_ONLY:
+        image.deletion_requested_at, image.deletion_requested_by_id = now, auth.principal.user_id
+        audit.record(
+            db,
+            auth.principal.actor,
+            "image.delete_request",
+            clinic_id=image.clinic_id,
+            target_type="image",
+            target_id=image.id,
+        )
+        return image
+    image.deleted_at, image.deleted_by_id = now, auth.principal.user_id
+    audit.record(
+        db,
+        auth.principal.actor,
+        "image.delete",
+        clinic_id=image.clinic_id,
+        target_type="image",
+        target_id=image.id,
+    )
+    return image
+
+
+def restore_image(db: Session, auth: Authorized, image_id: uuid.UUID) -> Image:
+    """Bring back a soft-deleted image within the recovery window (or withdraw a delete request)."""
+    image = _scoped_image(db, auth, image_id, "image.restore")
+    if image.deleted_at is None and image.deletion_requested_at is None:
+        raise Conflict("This image is not deleted.")
+    if image.deleted_at is not None and utcnow() - image.deleted_at > RECOVERY_WINDOW:
+        raise Conflict("The 30-day recovery window of this image has passed.")
+    if image.deleted_at is not None and auth.scope is not Scope.FULL:
+        raise Forbidden("Only a clinic admin can restore a deleted image.")
+    image.deleted_at = image.deleted_by_id = None
+    image.deletion_requested_at = image.deletion_requested_by_id = None
+    audit.record(
+        db,
+        auth.principal.actor,
+        "image.restore",
+        clinic_id=image.clinic_id,
+        target_type="image",
+        target_id=image.id,
+    )
+    return image
+
+
+def is_admin(role: Role) -> bool:
+    return grant(role, Permission.IMAGING_DELETE) is Scope.FULL
