@@ -29,6 +29,8 @@ jobs_app = typer.Typer(help="Inspect background jobs.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+storage_app = typer.Typer(help="The object store.", no_args_is_help=True)
+app.add_typer(storage_app, name="storage")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -293,6 +295,54 @@ def audit_verify() -> None:
     console.print(
         f"[green]OK[/]: {report.events} events in {report.chains} chains, every link intact."
     )
+
+
+@storage_app.command("check")
+@_friendly
+def storage_check(
+    repair: Annotated[
+        bool, typer.Option(help="Delete orphaned objects and re-process images missing variants.")
+    ] = False,
+    checksums: Annotated[bool, typer.Option(help="Re-hash every original (slow).")] = True,
+) -> None:
+    """Compare the object store with the database: orphans, missing objects, checksum mismatches."""
+    from ortholens.image.integrity import check_storage
+
+    with (
+        _runtime() as runtime,
+        transaction(runtime.session_factory) as session,
+        Progress(
+            TextColumn("checking images"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            console=console,
+        ) as bar,
+    ):
+        task = bar.add_task("check", total=None)
+        report = check_storage(
+            session,
+            runtime.store,
+            verify_checksums=checksums,
+            repair=repair,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    console.print(f"{report.images_checked} images checked.")
+    for title, items in (
+        ("Objects without rows", report.orphan_objects),
+        ("Images whose original is missing", report.missing_originals),
+        ("Images missing a variant", report.missing_variants),
+        ("Originals whose checksum does not match", report.checksum_mismatches),
+    ):
+        if items:
+            console.print(f"[bold yellow]{title} ({len(items)}):[/]")
+            for item in items:
+                console.print(f"  {item}")
+    for line in report.repaired:
+        console.print(f"[green]repaired:[/] {line}")
+    if report.clean:
+        console.print("[green]OK[/]: the store and the database agree.")
+    elif not repair or report.missing_originals or report.checksum_mismatches:
+        raise typer.Exit(1)
 
 
 @app.command("make-migration", hidden=True)

@@ -1,0 +1,94 @@
+"""`ortholens storage check`: orphans, missing objects, checksum mismatches, safe repairs."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from ortholens.cli import app as cli
+from ortholens.image.integrity import check_storage
+from ortholens.kit.db import transaction
+from ortholens.kit.jobs import Job
+from ortholens.models import Image, ImageStatus
+from ortholens.runtime import Runtime
+from ortholens.settings import get_settings
+from tests.factories import create_clinic, create_patient
+from tests.image.test_gallery import add_image
+
+
+def check(runtime: Runtime, *, repair: bool = False):  # type: ignore[no-untyped-def]
+    with transaction(runtime.session_factory) as session:
+        return check_storage(session, runtime.store, repair=repair)
+
+
+def with_checksum(runtime: Runtime, image: Image, sha256: str) -> None:
+    with transaction(runtime.session_factory) as session:
+        row = session.get(Image, image.id)
+        assert row is not None
+        row.original_sha256 = sha256
+
+
+def test_a_consistent_store_is_clean(runtime: Runtime) -> None:
+    image = add_image(runtime, create_patient(runtime, create_clinic(runtime)))
+    with_checksum(runtime, image, hashlib.sha256(b"original-bytes").hexdigest())
+    report = check(runtime)
+    assert report.clean
+    assert report.images_checked == 1
+
+
+def test_orphans_are_found_and_repair_deletes_only_them(runtime: Runtime) -> None:
+    image = add_image(runtime, create_patient(runtime, create_clinic(runtime)))
+    orphan = f"{uuid.uuid4()}/{uuid.uuid4()}/photo/{uuid.uuid4()}/original.jpg"
+    runtime.store.put(orphan, b"left behind", content_type="image/jpeg")
+    in_flight = image.original_key.rsplit("/", 1)[0] + "/preview.jpg"  # a variant not yet committed
+    runtime.store.put(in_flight, b"preview", content_type="image/jpeg")
+    assert check(runtime).orphan_objects == [orphan]
+    repaired = check(runtime, repair=True)
+    assert f"deleted orphan object {orphan}" in repaired.repaired
+    assert runtime.store.head(orphan) is None
+    assert runtime.store.head(in_flight) is not None
+    assert check(runtime).clean
+
+
+def test_missing_original_and_bad_checksum_are_reported_not_repaired(runtime: Runtime) -> None:
+    patient = create_patient(runtime, create_clinic(runtime))
+    gone, altered = add_image(runtime, patient), add_image(runtime, patient)
+    runtime.store.delete(gone.original_key)
+    with_checksum(runtime, altered, "0" * 64)
+    report = check(runtime, repair=True)
+    assert report.missing_originals == [str(gone.id)]
+    assert report.checksum_mismatches == [str(altered.id)]
+    assert not report.clean
+
+
+def test_missing_variants_are_rebuilt_by_reprocessing(runtime: Runtime) -> None:
+    image = add_image(runtime, create_patient(runtime, create_clinic(runtime)))
+    runtime.store.delete(image.variants["thumbnail"])
+    report = check(runtime, repair=True)
+    assert report.missing_variants == [str(image.id)]
+    with runtime.session_factory() as session:
+        assert session.get(Image, image.id).status is ImageStatus.UPLOADED  # type: ignore[union-attr]
+        assert session.scalar(select(Job.name)) == "image.process"
+
+
+def test_cli_exit_codes(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = runtime.settings
+    monkeypatch.setenv("ORTHOLENS_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("ORTHOLENS_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("ORTHOLENS_KEY_DIR", str(settings.key_dir))
+    get_settings.cache_clear()
+    try:
+        image = add_image(runtime, create_patient(runtime, create_clinic(runtime)))
+        ok = CliRunner().invoke(cli, ["storage", "check"])
+        assert ok.exit_code == 0, ok.output
+        assert "agree" in ok.output
+        runtime.store.delete(image.original_key)
+        broken = CliRunner().invoke(cli, ["storage", "check"])
+        assert broken.exit_code == 1
+        assert "original is missing" in broken.output
+    finally:
+        get_settings.cache_clear()
