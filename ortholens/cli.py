@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -31,6 +32,8 @@ audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 storage_app = typer.Typer(help="The object store.", no_args_is_help=True)
 app.add_typer(storage_app, name="storage")
+import_app = typer.Typer(help="Bring an existing archive in.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -294,6 +297,72 @@ def audit_verify() -> None:
         raise typer.Exit(1)
     console.print(
         f"[green]OK[/]: {report.events} events in {report.chains} chains, every link intact."
+    )
+
+
+@import_app.command("photos")
+@_friendly
+def import_photos(
+    directory: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="Folder of photos.")
+    ],
+    patient: Annotated[uuid.UUID, typer.Option(help="The patient the photos belong to.")],
+) -> None:
+    """Import every photo under a folder for one patient (duplicates are reported, not stored)."""
+    from ortholens.audit.service import SYSTEM
+    from ortholens.kit.errors import InvalidInput
+    from ortholens.models import ImageSource, Patient
+    from ortholens.upload.ingest import Incoming, ingest_photos
+    from ortholens.upload.service import Uploader
+
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
+    imported = duplicates = skipped = 0
+    with _runtime() as runtime:
+        with transaction(runtime.session_factory) as session:
+            found = session.get(Patient, patient)
+            if found is None:
+                raise InvalidInput("No patient with this id.")
+            uploader = Uploader(
+                clinic_id=found.clinic_id,
+                patient_id=found.id,
+                actor=SYSTEM,
+                source=ImageSource.IMPORT,
+            )
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("importing", total=len(files))
+            for path in files:
+                # One transaction per file: a long import keeps what it has done so far.
+                try:
+                    with transaction(runtime.session_factory) as session:
+                        result = ingest_photos(
+                            session,
+                            runtime.store,
+                            uploader,
+                            [Incoming(path.name, path.read_bytes())],
+                            skip_duplicates=True,
+                        )[0]
+                except InvalidInput as exc:
+                    skipped += 1
+                    bar.console.print(
+                        f"[yellow]skipped[/] {path.relative_to(directory)}: {exc.detail}"
+                    )
+                else:
+                    if result.duplicate_of:
+                        duplicates += 1
+                        bar.console.print(
+                            f"[cyan]duplicate[/] {path.relative_to(directory)} = image {result.duplicate_of}"
+                        )
+                    else:
+                        imported += 1
+                bar.advance(task)
+    console.print(
+        f"Imported {imported} photos; {duplicates} duplicates and {skipped} other files skipped."
     )
 
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, File, UploadFile
 
 from ortholens.auth.deps import Authorized, CurrentPatient, RequirePermission
 from ortholens.auth.policy import Permission
 from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
-from ortholens.kit.errors import InvalidInput
+from ortholens.kit.errors import InvalidInput, PayloadTooLarge
 from ortholens.kit.storage import UploadTarget
 from ortholens.models import ImageSource
 from ortholens.patient.service import find_patient
-from ortholens.upload import service
+from ortholens.upload import ingest, service
 from ortholens.upload.schemas import (
     ConfirmRequest,
+    IngestedPhoto,
     ScanSessionRead,
     UploadedImage,
     UploadUrlRequest,
@@ -154,3 +155,33 @@ def staff_confirm(
         image_type=body.image_type,
     )
     return _uploaded(result)
+
+
+MAX_REQUEST_BYTES = 200 * 1024 * 1024
+
+
+@router.post(
+    "/api/patients/{patient_id}/images", response_model=list[IngestedPhoto], status_code=201
+)
+def upload_photos(
+    patient_id: uuid.UUID,
+    auth: Capturer,
+    db: SessionDep,
+    store: StoreDep,
+    files: Annotated[list[UploadFile], File(description="Up to 50 photos, 50 MB each.")],
+) -> list[IngestedPhoto]:
+    """Upload several photos of a patient at once; duplicates of earlier photos are reported."""
+    uploader = _staff_uploader(db, auth, patient_id)
+    items: list[ingest.Incoming] = []
+    total = 0
+    for upload in files[: ingest.MAX_FILES_PER_REQUEST + 1]:
+        data = upload.file.read(service.MAX_PHOTO_BYTES + 1)
+        total += len(data)
+        if total > MAX_REQUEST_BYTES:
+            raise PayloadTooLarge("Send at most 200 MB of photos per request.")
+        items.append(ingest.Incoming(name=upload.filename or f"file {len(items) + 1}", data=data))
+    results = ingest.ingest_photos(db, store, uploader, items)
+    return [
+        IngestedPhoto(name=r.name, image_id=r.image_id, duplicate_of=r.duplicate_of)
+        for r in results
+    ]

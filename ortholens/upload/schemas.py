@@ -50,3 +50,11 @@ class UploadedImage(ApiModel):
         None, description="A photo of this patient with the same bytes."
     )
     already_confirmed: bool = False
+
+
+class IngestedPhoto(ApiModel):
+    name: str = Field(description="The file's name as sent (for your reference only).")
+    image_id: uuid.UUID
+    duplicate_of: uuid.UUID | None = Field(
+        None, description="An earlier photo with the same bytes."
+    )

@@ -1,0 +1,115 @@
+"""Staff multipart upload of many photos, and `ortholens import photos DIR --patient ID`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from ortholens.cli import app as cli
+from ortholens.models import Image, ImageSource, Patient, Role
+from ortholens.runtime import Runtime
+from ortholens.settings import get_settings
+from tests.factories import create_clinic, create_patient, create_user, sign_in
+from tests.upload.test_upload_flow import consent, jpeg
+
+
+@pytest.fixture
+def patient(runtime: Runtime) -> Patient:
+    patient = create_patient(runtime, create_clinic(runtime))
+    consent(runtime, patient)
+    return patient
+
+
+def staff(
+    client: TestClient, runtime: Runtime, patient: Patient, role: Role = Role.CLINICAL_STAFF
+) -> dict[str, str]:
+    from ortholens.models import Clinic
+
+    with runtime.session_factory() as session:
+        clinic = session.get(Clinic, patient.clinic_id)
+    headers = sign_in(client, create_user(runtime, clinic, role))
+    client.cookies.clear()
+    return headers
+
+
+def count_images(runtime: Runtime) -> int:
+    with runtime.session_factory() as session:
+        return int(session.scalar(select(func.count()).select_from(Image)) or 0)
+
+
+def test_many_photos_at_once_with_a_duplicate_reported(
+    client: TestClient, runtime: Runtime, patient: Patient
+) -> None:
+    headers = staff(client, runtime, patient)
+    files = [("files", (f"p{i}.jpg", jpeg(i), "image/jpeg")) for i in range(3)]
+    files.append(("files", ("again.jpg", jpeg(0), "image/jpeg")))
+    response = client.post(f"/api/patients/{patient.id}/images", headers=headers, files=files)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert [r["duplicateOf"] is None for r in body] == [True, True, True, False]
+    assert body[3]["duplicateOf"] == body[0]["imageId"]
+    assert count_images(runtime) == 4
+
+
+def test_one_bad_file_refuses_the_whole_request_and_leaves_nothing(
+    client: TestClient, runtime: Runtime, patient: Patient
+) -> None:
+    headers = staff(client, runtime, patient)
+    files = [
+        ("files", ("good.jpg", jpeg(1), "image/jpeg")),
+        ("files", ("notes.jpg", b"just some text, not a photo", "image/jpeg")),
+    ]
+    response = client.post(f"/api/patients/{patient.id}/images", headers=headers, files=files)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("notes.jpg:")
+    assert count_images(runtime) == 0
+    assert list(runtime.store.iter_keys()) == []
+
+
+def test_front_desk_may_upload_photos_billing_may_not(
+    client: TestClient, runtime: Runtime, patient: Patient
+) -> None:
+    files = [("files", ("p.jpg", jpeg(2), "image/jpeg"))]
+    desk = client.post(
+        f"/api/patients/{patient.id}/images",
+        headers=staff(client, runtime, patient, Role.FRONT_DESK),
+        files=files,
+    )
+    assert desk.status_code == 201
+    billing = client.post(
+        f"/api/patients/{patient.id}/images",
+        headers=staff(client, runtime, patient, Role.BILLING),
+        files=files,
+    )
+    assert billing.status_code == 403
+
+
+def test_import_a_folder_reports_duplicates_and_skips_non_photos(
+    runtime: Runtime, patient: Patient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "archive"
+    (folder / "2019").mkdir(parents=True)
+    (folder / "2019" / "a.jpg").write_bytes(jpeg(1))
+    (folder / "2019" / "b.JPG").write_bytes(jpeg(2))
+    (folder / "copy-of-a.jpeg").write_bytes(jpeg(1))
+    (folder / "notes.txt").write_text("not a photo")
+    settings = runtime.settings
+    monkeypatch.setenv("ORTHOLENS_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("ORTHOLENS_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("ORTHOLENS_KEY_DIR", str(settings.key_dir))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            cli, ["import", "photos", str(folder), "--patient", str(patient.id)]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 photos; 1 duplicates and 1 other files skipped." in result.output
+    with runtime.session_factory() as session:
+        sources = list(session.scalars(select(Image.source)))
+    assert sources == [ImageSource.IMPORT, ImageSource.IMPORT]
