@@ -258,3 +258,7 @@ def test_create_user_refuses_a_weak_password(cli_env: dict[str, str]) -> None:
     )
     assert result.exit_code == 2
     assert "at least 10 characters" in result.output
+
+
+def test_unexpected_errors_never_print_local_variables() -> None:
+    assert app.pretty_exceptions_show_locals is False
