@@ -24,7 +24,10 @@ from ortholens.runtime import Runtime, build_runtime
 from ortholens.settings import Environment, Settings, get_settings
 
 app = typer.Typer(
-    help="OrthoLens: orthodontic imaging and remote monitoring.", no_args_is_help=True
+    help="OrthoLens: orthodontic imaging and remote monitoring.",
+    no_args_is_help=True,
+    # Tracebacks with local variables would print patient data; show frames only.
+    pretty_exceptions_show_locals=False,
 )
 jobs_app = typer.Typer(help="Inspect background jobs.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
