@@ -22,7 +22,7 @@ from ortholens.kit.storage.factory import build_store
 from ortholens.settings import Settings
 
 # Domain modules whose import registers job handlers; each capability adds its `tasks` module here.
-TASK_MODULES: list[str] = ["ortholens.image.tasks"]
+TASK_MODULES: list[str] = ["ortholens.image.tasks", "ortholens.upload.tasks"]
 
 
 @dataclass

@@ -235,3 +235,27 @@ def test_unknown_image_type_is_refused(
         json={"sessionId": scan["id"], "imageType": "SELFIE"},
     )
     assert response.status_code == 422
+
+
+def test_an_hourly_job_cleans_up_unconfirmed_uploads(
+    client: TestClient, runtime: Runtime, patient: Patient
+) -> None:
+    periodic = [task.name for task in runtime.queue.huey._registry.periodic_tasks]
+    assert "ortholens.tick.upload.cleanup" in periodic
+    headers = patient_token(runtime, patient)
+    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
+    target = client.post(
+        "/api/patient/scans/upload-url",
+        headers=headers,
+        json={"sessionId": scan["id"], "imageType": "RIGHT"},
+    ).json()
+    put(client, target, jpeg())
+    with transaction(runtime.session_factory) as session:
+        image = session.scalar(select(Image).where(Image.original_key == target["key"]))
+        assert image is not None
+        image.created_at = utcnow() - timedelta(days=2)
+    runtime.queue._request_periodic("upload.cleanup")  # what the scheduler's tick does
+    run_jobs(runtime)
+    assert runtime.store.head(str(target["key"])) is None
+    with runtime.session_factory() as session:
+        assert session.scalar(select(Image).where(Image.original_key == target["key"])) is None

@@ -3,7 +3,7 @@
 from ortholens.kit.jobs.context import JobContext
 from ortholens.kit.jobs.queue import JobQueue, QueuePolicy, build_huey, request_job
 from ortholens.kit.jobs.record import Job, JobStatus
-from ortholens.kit.jobs.registry import job_handler
+from ortholens.kit.jobs.registry import job_handler, periodic
 from ortholens.kit.jobs.worker import Worker
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "Worker",
     "build_huey",
     "job_handler",
+    "periodic",
     "request_job",
 ]

@@ -15,6 +15,7 @@ Flow of one job:
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
@@ -24,7 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import CursorResult, Update, and_, event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,7 +33,7 @@ from ortholens.kit.db import transaction, utcnow
 from ortholens.kit.errors import InvalidInput, OrthoLensError
 from ortholens.kit.jobs.context import JobContext
 from ortholens.kit.jobs.record import Job, JobStatus
-from ortholens.kit.jobs.registry import get_handler, run_handler
+from ortholens.kit.jobs.registry import get_handler, periodic_jobs, run_handler
 
 log = structlog.get_logger(__name__)
 
@@ -124,6 +125,11 @@ class JobQueue:
         self.resources = resources
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._task = huey.task(name="ortholens.run_job")(self._on_message)
+        for job_name, (minute, hour) in periodic_jobs().items():
+            tick = functools.partial(self._request_periodic, job_name)
+            huey.periodic_task(
+                crontab(minute=minute, hour=hour), name=f"ortholens.tick.{job_name}"
+            )(tick)
 
     # -- sending ---------------------------------------------------------------------------------
 
@@ -140,6 +146,10 @@ class JobQueue:
             return
         with transaction(self.session_factory) as session:
             session.execute(update(Job).where(Job.id == job_id).values(dispatched_at=utcnow()))
+
+    def _request_periodic(self, name: str) -> None:
+        with transaction(self.session_factory) as session:
+            request_job(session, name, {})
 
     def pending_messages(self) -> int:
         """Messages waiting in the queue (used by readiness checks and the CLI)."""

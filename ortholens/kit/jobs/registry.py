@@ -21,6 +21,8 @@ class HandlerSpec:
 
 
 _HANDLERS: dict[str, HandlerSpec] = {}
+# Jobs requested on a schedule: name -> (minute, hour) in cron terms ("*" for every).
+_PERIODIC: dict[str, tuple[str, str]] = {}
 
 
 def job_handler(name: str, *, max_attempts: int | None = None) -> Callable[[Handler], Handler]:
@@ -38,6 +40,19 @@ def job_handler(name: str, *, max_attempts: int | None = None) -> Callable[[Hand
         return func
 
     return register
+
+
+def periodic(name: str, *, minute: str = "0", hour: str = "*") -> None:
+    """Request the job `name` (no arguments) on a cron-like schedule, from every running worker.
+
+    Each tick creates an ordinary job row (visible, retried, audited like any other), so a periodic
+    handler must be harmless when two workers' ticks both run it.
+    """
+    _PERIODIC[name] = (minute, hour)
+
+
+def periodic_jobs() -> dict[str, tuple[str, str]]:
+    return dict(_PERIODIC)
 
 
 def get_handler(name: str) -> HandlerSpec | None:
