@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image as PILImage
+from sqlalchemy.orm import Session
 
 from ortholens.kit.db import transaction
 from ortholens.kit.errors import InvalidInput
@@ -59,7 +60,15 @@ def _captured_at(kept: dict[str, Any]) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
-@job_handler("image.process")
+def _give_up(session: Session, args: dict[str, Any], error: str) -> None:
+    """Processing failed for good: say so on the image instead of leaving it "processing"."""
+    image = session.get(Image, uuid.UUID(str(args["image_id"])))
+    if image is not None and image.status in TO_PROCESS:
+        image.status = ImageStatus.FAILED
+        image.failure_reason = "Processing failed repeatedly; try uploading the photo again."
+
+
+@job_handler("image.process", on_give_up=_give_up)
 def process_image(ctx: JobContext, image_id: str) -> dict[str, Any]:
     """Thumbnail (300x300 WebP), preview (1600 px), quality score and view suggestion."""
     runtime = ctx.resources
@@ -115,15 +124,16 @@ def _analyse(variants: PhotoVariants) -> dict[str, Any]:
     view = classify_view(rgb)
     return {
         "quality": {
-            "overall": round(quality.overall, 1),
-            "focus": round(quality.focus, 1),
-            "exposure": round(quality.exposure, 1),
-            "resolution": round(quality.resolution, 1),
+            "overall": round(float(quality.overall), 1),
+            "focus": round(float(quality.focus), 1),
+            "exposure": round(float(quality.exposure), 1),
+            "resolution": round(float(quality.resolution), 1),
             "reasons": list(quality.reasons),
             "retake_suggested": quality.retake_suggested,
         },
         "view": view.view.value if view.view and view.view.value != "XRAY" else None,
-        "confidence": round(view.confidence, 3),
+        "confidence": round(float(view.confidence), 3),
         "category": view.category.value if view.category else None,
-        "view_scores": {code.value: round(score, 3) for code, score in view.scores.items()},
+        # float(): OpenCV gives numpy scalars, which a JSON column refuses.
+        "view_scores": {code.value: round(float(score), 3) for code, score in view.scores.items()},
     }

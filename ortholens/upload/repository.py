@@ -36,6 +36,23 @@ def find_duplicate(
     )
 
 
+def live_view_in_session(
+    session: Session, scan_session_id: uuid.UUID, view_code: str, not_id: uuid.UUID
+) -> Image | None:
+    """The confirmed, not deleted photo of `view_code` already in a scan session."""
+    return session.scalar(
+        select(Image)
+        .where(
+            Image.scan_session_id == scan_session_id,
+            Image.view_code == view_code,
+            Image.id != not_id,
+            Image.deleted_at.is_(None),
+            Image.status != ImageStatus.PENDING,
+        )
+        .limit(1)
+    )
+
+
 def increment_image_count(session: Session, scan_session_id: uuid.UUID) -> None:
     session.execute(
         update(ScanSession)

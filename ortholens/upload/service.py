@@ -207,7 +207,15 @@ def confirm_upload(
         if info.sha256
         else None
     )
-    if image.scan_session_id is not None:
+    replaced = (
+        repository.live_view_in_session(session, image.scan_session_id, image.view_code, image.id)
+        if image.scan_session_id is not None and image.view_code
+        else None
+    )
+    if replaced is not None:
+        # A retake of the same view replaces the earlier photo; the session still counts it once.
+        replaced.deleted_at = utcnow()
+    elif image.scan_session_id is not None:
         repository.increment_image_count(session, image.scan_session_id)
     session.flush()
     request_job(session, "image.process", {"image_id": str(image.id)}, clinic_id=image.clinic_id)

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ortholens.runtime import Runtime
-from ortholens.web import account, audit_trail, pages, patients, portal, sign_in, staff
+from ortholens.web import account, audit_trail, pages, patients, photos, portal, sign_in, staff
 from ortholens.web.routing import install_page_errors
 from ortholens.web.templating import STATIC_DIR
 from ortholens.web.vendor import report_missing_assets
@@ -22,6 +22,7 @@ PAGE_ROUTERS = [
     staff.router,
     audit_trail.router,
     patients.router,
+    photos.router,
     portal.router,
 ]
 

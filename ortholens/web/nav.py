@@ -87,4 +87,5 @@ staff_nav.add(NavItem("Account", "/account", section="account", icon="user"))
 
 portal_nav = NavRegistry(sections=("main",))
 portal_nav.add(NavItem("Home", "/portal", icon="home"))
+portal_nav.add(NavItem("Photos", "/portal/scan", icon="camera"))
 portal_nav.add(NavItem("Help", "/portal/help", icon="help"))

@@ -16,9 +16,11 @@ from ortholens.consent import service as consent_service
 from ortholens.http.deps import RuntimeDep, SessionDep
 from ortholens.kit.db import utcnow
 from ortholens.kit.errors import OrthoLensError, TooManyRequests, Unauthorized
+from ortholens.models import ConsentKind
 from ortholens.patient_auth import service as patient_auth
 from ortholens.web.auth import FormCsrf, PageCsrf, PatientPage, refresh_hop
 from ortholens.web.routing import PATIENT_LOGIN, PageResponse, PortalRoute, redirect, safe_next
+from ortholens.web.scan_wizard import ARCH, WIZARD_STEPS
 from ortholens.web.session import end_session, start_session
 from ortholens.web.templating import render
 
@@ -210,4 +212,35 @@ def portal_home(request: Request, db: SessionDep, principal: PatientPage) -> Res
         request,
         "portal/home.html",
         {"patient": patient, "clinic": clinic, "consents": consents},
+    )
+
+
+# ---- Scan wizard ---------------------------------------------------------------------------------
+
+
+@router.get("/portal/scan")
+def scan_wizard(request: Request, db: SessionDep, principal: PatientPage) -> Response:
+    """Seed 004's scan wizard: the five remote-monitoring photos, one view at a time.
+
+    The page script starts a scan session and sends each photo straight to storage through the
+    patient upload API. Without a photography consent in force the page says so instead (the API
+    refuses the session too; the script shows that answer if the consent lapses meanwhile)."""
+    patient = patient_auth.own_profile(db, principal)
+    now = utcnow()
+    consented = any(
+        consent.kind is ConsentKind.PHOTOGRAPHY
+        and consent_service.consent_status(consent, now) == "active"
+        for consent in consent_service.list_own_consents(db, principal)
+    )
+    clinic = clinic_repository.get_clinic(db, patient.clinic_id)
+    return render(
+        request,
+        "portal/scan.html",
+        {
+            "patient": patient,
+            "clinic": clinic,
+            "consented": consented,
+            "steps": WIZARD_STEPS,
+            "arch": ARCH,
+        },
     )

@@ -259,3 +259,82 @@ def test_an_hourly_job_cleans_up_unconfirmed_uploads(
     assert runtime.store.head(str(target["key"])) is None
     with runtime.session_factory() as session:
         assert session.scalar(select(Image).where(Image.original_key == target["key"])) is None
+
+
+def intraoral_jpeg() -> bytes:
+    import numpy as np
+
+    from ortholens.processing.views import ViewCode
+    from tests.processing.view_samples import make_sample
+
+    out = io.BytesIO()
+    PILImage.fromarray(make_sample(ViewCode.IV25, np.random.default_rng(7))).save(
+        out, "JPEG", quality=90
+    )
+    return out.getvalue()
+
+
+def test_a_photo_the_classifier_recognises_is_processed(
+    client: TestClient, runtime: Runtime, patient: Patient
+) -> None:
+    headers = patient_token(runtime, patient)
+    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
+    target = client.post(
+        "/api/patient/scans/upload-url", headers=headers, json={"sessionId": scan["id"]}
+    ).json()
+    put(client, target, intraoral_jpeg())
+    confirmed = client.post(
+        "/api/patient/scans/upload/confirm",
+        headers=headers,
+        json={"sessionId": scan["id"], "key": target["key"]},
+    ).json()
+    run_jobs(runtime)
+    with runtime.session_factory() as session:
+        image = session.get(Image, uuid.UUID(confirmed["id"]))
+        assert image is not None
+        assert image.status is ImageStatus.READY, image.failure_reason
+        assert image.view_code == "IV25"  # suggested from the pixels, as no view was given
+        assert image.view_confidence is not None
+        assert image.view_set_by_user is False
+
+
+def test_a_retake_replaces_the_earlier_photo_of_that_view(
+    client: TestClient, runtime: Runtime, patient: Patient
+) -> None:
+    headers = patient_token(runtime, patient)
+    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
+    first = upload(client, headers, scan["id"], "FRONTAL", jpeg(1))
+    second = upload(client, headers, scan["id"], "FRONTAL", jpeg(2))
+    with runtime.session_factory() as session:
+        from ortholens.models import ScanSession
+
+        assert session.get(ScanSession, uuid.UUID(scan["id"])).image_count == 1  # type: ignore[union-attr]
+        assert session.get(Image, uuid.UUID(str(first["id"]))).deleted_at is not None  # type: ignore[union-attr]
+        assert session.get(Image, uuid.UUID(str(second["id"]))).deleted_at is None  # type: ignore[union-attr]
+
+
+def test_an_image_whose_processing_gives_up_is_marked_failed(
+    client: TestClient, runtime: Runtime, patient: Patient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ortholens.image import tasks
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("decoder crashed")
+
+    monkeypatch.setattr(
+        tasks, "make_variants", broken
+    )  # a library failure we cannot provoke otherwise
+    headers = patient_token(runtime, patient)
+    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
+    confirmed = upload(client, headers, scan["id"], "LEFT", jpeg(3))
+    with runtime.session_factory() as session:
+        job_id = session.scalar(select(Job.id))
+        session.execute(Job.__table__.update().values(max_attempts=1))
+        session.commit()
+    assert job_id is not None
+    runtime.queue.execute(job_id)
+    with runtime.session_factory() as session:
+        image = session.get(Image, uuid.UUID(str(confirmed["id"])))
+        assert image is not None
+        assert image.status is ImageStatus.FAILED
+        assert "try uploading the photo again" in (image.failure_reason or "")

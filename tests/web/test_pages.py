@@ -21,7 +21,7 @@ from tests.factories import create_clinic, create_patient, create_user, patient_
 
 PUBLIC_PAGES = ["/login", "/signed-out", "/portal/login", "/portal/signed-out", "/portal/help"]
 STAFF_PAGES = ["/", "/system", "/patients", "/patients/new", "/staff", "/audit", "/account"]
-PATIENT_PAGES = ["/portal"]
+PATIENT_PAGES = ["/portal", "/portal/scan"]
 PAGES = PUBLIC_PAGES + STAFF_PAGES + PATIENT_PAGES
 
 

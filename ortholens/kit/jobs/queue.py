@@ -264,6 +264,9 @@ class JobQueue:
                     updated_at=now,
                 )
             )
+            spec = get_handler(job.name)
+            if not retry and spec is not None and spec.on_give_up is not None:
+                spec.on_give_up(session, dict(job.args), detail)
         if retry:
             self.dispatch(job.id, delay=delay)
             return JobStatus.QUEUED

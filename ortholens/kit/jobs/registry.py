@@ -8,9 +8,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from ortholens.kit.jobs.context import JobContext
 
 Handler = Callable[..., "dict[str, Any] | None"]
+
+
+GiveUp = Callable[["Session", dict[str, Any], str], None]
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,8 @@ class HandlerSpec:
     name: str
     func: Handler
     max_attempts: int | None
+    # Called in the transaction that marks the job FAILED for good (e.g. to mark its record failed).
+    on_give_up: GiveUp | None = None
 
 
 _HANDLERS: dict[str, HandlerSpec] = {}
@@ -25,7 +32,9 @@ _HANDLERS: dict[str, HandlerSpec] = {}
 _PERIODIC: dict[str, tuple[str, str]] = {}
 
 
-def job_handler(name: str, *, max_attempts: int | None = None) -> Callable[[Handler], Handler]:
+def job_handler(
+    name: str, *, max_attempts: int | None = None, on_give_up: GiveUp | None = None
+) -> Callable[[Handler], Handler]:
     """Register `func(ctx: JobContext, **args)` as the handler of jobs called `name` (`domain.event`).
 
     Handlers take ids in `args`, reload what they need, and must be safe to run twice: their writes
@@ -36,7 +45,9 @@ def job_handler(name: str, *, max_attempts: int | None = None) -> Callable[[Hand
         existing = _HANDLERS.get(name)
         if existing is not None and existing.func is not func:
             raise ValueError(f"two handlers registered for job {name!r}")
-        _HANDLERS[name] = HandlerSpec(name=name, func=func, max_attempts=max_attempts)
+        _HANDLERS[name] = HandlerSpec(
+            name=name, func=func, max_attempts=max_attempts, on_give_up=on_give_up
+        )
         return func
 
     return register
