@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -338,3 +339,45 @@ def test_an_image_whose_processing_gives_up_is_marked_failed(
         assert image is not None
         assert image.status is ImageStatus.FAILED
         assert "try uploading the photo again" in (image.failure_reason or "")
+
+
+def test_an_expired_upload_url_is_refused(
+    tmp_path: Path, database_url: str, patient: Patient
+) -> None:
+    import time
+
+    from ortholens.app import create_app
+    from ortholens.runtime import build_runtime
+    from tests.conftest import make_settings
+
+    runtime = build_runtime(make_settings(tmp_path, database_url, signed_url_seconds=1))
+    try:
+        with TestClient(create_app(runtime), base_url="https://testserver") as client:
+            headers = patient_token(runtime, patient)
+            scan = client.post("/api/patient/scans/sessions", headers=headers).json()
+            target = client.post(
+                "/api/patient/scans/upload-url",
+                headers=headers,
+                json={"sessionId": scan["id"], "imageType": "FRONTAL"},
+            ).json()
+            time.sleep(2.1)  # let the one-second link lapse (no timing is asserted)
+            assert put(client, target, jpeg()) == 403
+            assert runtime.store.head(str(target["key"])) is None
+    finally:
+        runtime.close()
+
+
+def test_an_upload_over_the_size_limit_is_refused(
+    client: TestClient, runtime: Runtime, patient: Patient
+) -> None:
+    headers = patient_token(runtime, patient)
+    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
+    target = client.post(
+        "/api/patient/scans/upload-url",
+        headers=headers,
+        json={"sessionId": scan["id"], "imageType": "FRONTAL"},
+    ).json()
+    assert target["maxSize"] == 50 * 1024 * 1024
+    too_big = jpeg() + b"\0" * (int(target["maxSize"]) + 1)
+    assert put(client, target, too_big) == 413
+    assert runtime.store.head(str(target["key"])) is None
