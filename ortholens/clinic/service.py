@@ -18,7 +18,7 @@ from ortholens.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ortholens.kit.passwords import hash_password
 from ortholens.models import ActorType, Clinic, Role, User
 
-# A placeholder no password can match: the user sets theirs through the invite link.
+# A stored value no password can match: the user sets theirs through the invite link.
 UNUSABLE_PASSWORD = "!invite-pending"  # noqa: S105 - not a password: never a valid argon2 hash
 
 
