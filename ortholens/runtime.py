@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ortholens.auth.tokens import TokenSigner
 from ortholens.kit.db import make_engine, make_session_factory
 from ortholens.kit.jobs import JobQueue, QueuePolicy, Worker, build_huey
 from ortholens.kit.jobs.queue import QUEUE_KEY
@@ -33,6 +34,7 @@ class Runtime:
     session_factory: sessionmaker[Session]
     store: ObjectStore
     queue: JobQueue
+    signer: TokenSigner
 
     def make_worker(self) -> Worker:
         """A job consumer for this runtime's queue."""
@@ -65,6 +67,7 @@ def build_runtime(settings: Settings) -> Runtime:
         engine=engine,
         session_factory=session_factory,
         store=store,
+        signer=TokenSigner(secrets.token_signing_key),
         queue=JobQueue(
             huey,
             session_factory,

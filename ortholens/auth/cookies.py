@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from fastapi import Response
+from fastapi import Request, Response
 
 from ortholens.auth.deps import (
     ACCESS_COOKIE,
@@ -17,9 +17,18 @@ from ortholens.auth.deps import (
 )
 from ortholens.auth.service import IssuedTokens
 from ortholens.kit.db import utcnow
+from ortholens.kit.errors import Unauthorized
 
 STAFF_REFRESH_PATH = "/api/auth"
 PATIENT_REFRESH_PATH = "/api/patient-auth"
+
+
+def refresh_token_from(request: Request, body_token: str | None, *, patient: bool) -> str:
+    """The refresh token an API client sent in the body, else the httpOnly cookie (401 if none)."""
+    token = body_token or request.cookies.get(PATIENT_REFRESH_COOKIE if patient else REFRESH_COOKIE)
+    if not token:
+        raise Unauthorized("Sign in to continue.")
+    return token
 
 
 def _max_age(expires_at: datetime) -> int:

@@ -88,11 +88,7 @@ class Authorized:
 
 
 def token_signer(runtime: RuntimeDep) -> TokenSigner:
-    signer: TokenSigner | None = getattr(runtime, "_token_signer", None)
-    if signer is None:
-        signer = TokenSigner(runtime.secrets.token_signing_key)
-        runtime._token_signer = signer  # type: ignore[attr-defined]
-    return signer
+    return runtime.signer
 
 
 SignerDep = Annotated[TokenSigner, Depends(token_signer)]

@@ -6,8 +6,12 @@ from fastapi import APIRouter, Request, Response
 
 from ortholens.audit import service as audit
 from ortholens.auth import mfa, service
-from ortholens.auth.cookies import clear_session_cookies, set_session_cookies
-from ortholens.auth.deps import REFRESH_COOKIE, CurrentStaff, Public, SignerDep
+from ortholens.auth.cookies import (
+    clear_session_cookies,
+    refresh_token_from,
+    set_session_cookies,
+)
+from ortholens.auth.deps import CurrentStaff, Public, SignerDep
 from ortholens.auth.policy import POLICY
 from ortholens.auth.schemas import (
     LoginRequest,
@@ -22,7 +26,7 @@ from ortholens.auth.schemas import (
 )
 from ortholens.http.deps import RuntimeDep, SessionDep
 from ortholens.kit.db import utcnow
-from ortholens.kit.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from ortholens.kit.errors import Conflict, InvalidInput, NotFound
 from ortholens.models import SubjectType, User
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -76,9 +80,7 @@ def refresh(
     body: RefreshRequest | None = None,
 ) -> SessionTokens:
     """Exchange the refresh token (cookie or body) for new tokens; each one works once."""
-    token = (body.refresh_token if body else None) or request.cookies.get(REFRESH_COOKIE)
-    if not token:
-        raise Unauthorized("Sign in to continue.")
+    token = refresh_token_from(request, body.refresh_token if body else None, patient=False)
     tokens = service.refresh(db, signer, token, subject_type=SubjectType.STAFF)
     return _tokens_response(response, tokens)
 

@@ -45,6 +45,24 @@ def may_see_bytes(scope: Scope, file_type: FileType) -> bool:
     return True
 
 
+def _record(
+    db: Session,
+    auth: Authorized,
+    action: str,
+    image: Image,
+    details: dict[str, object] | None = None,
+) -> None:
+    audit.record(
+        db,
+        auth.principal.actor,
+        action,
+        clinic_id=image.clinic_id,
+        target_type="image",
+        target_id=image.id,
+        details=details,
+    )
+
+
 def _signed_urls(
     store: ObjectStore, image: Image, *, expires_in: int, original: bool
 ) -> dict[str, str]:
@@ -69,14 +87,12 @@ def _item(
     if not may_see_bytes(auth.scope, image.file_type) or image.deleted_at is not None:
         return GalleryItem(image)
     urls = _signed_urls(store, image, expires_in=expires_in, original=original)
-    audit.record(
+    _record(
         db,
-        auth.principal.actor,
+        auth,
         "image.view",
-        clinic_id=image.clinic_id,
-        target_type="image",
-        target_id=image.id,
-        details={"patient_id": str(image.patient_id), "variants": sorted(urls)},
+        image,
+        {"patient_id": str(image.patient_id), "variants": sorted(urls)},
     )
     return GalleryItem(image, urls)
 
@@ -106,10 +122,7 @@ def list_gallery(
 ) -> tuple[list[GalleryItem], str | None]:
     """A page of a patient's imaging record, newest first, with short-lived links to the variants."""
     patient = find_patient(db, auth.principal, patient_id, action="image.list")
-    if (
-        filters.include_deleted
-        and grant(auth.principal.role, Permission.IMAGING_DELETE) is not Scope.FULL
-    ):
+    if filters.include_deleted and not is_admin(auth.principal.role):
         raise Forbidden("Only clinic admins see deleted images.")
     after = decode_cursor(cursor) if cursor else None
     images = repository.list_images(db, patient.id, filters, after=after, limit=limit + 1)
@@ -147,21 +160,11 @@ def get_image(
 ) -> GalleryItem:
     """One image with its details and links (including the original, byte for byte)."""
     image = _scoped_image(db, auth, image_id, "image.view")
-    if (
-        image.deleted_at is not None
-        and grant(auth.principal.role, Permission.IMAGING_DELETE) is not Scope.FULL
-    ):
+    if image.deleted_at is not None and not is_admin(auth.principal.role):
         raise NotFound(NOT_FOUND)
     item = _item(db, store, auth, image, expires_in=url_seconds, original=True)
     if not item.urls:
-        audit.record(
-            db,
-            auth.principal.actor,
-            "image.read",
-            clinic_id=image.clinic_id,
-            target_type="image",
-            target_id=image.id,
-        )
+        _record(db, auth, "image.read", image)
     return item
 
 
@@ -173,24 +176,10 @@ def delete_image(db: Session, auth: Authorized, image_id: uuid.UUID) -> Image:
     now = utcnow()
     if auth.scope is Scope.REQUEST_ONLY:
         image.deletion_requested_at, image.deletion_requested_by_id = now, auth.principal.user_id
-        audit.record(
-            db,
-            auth.principal.actor,
-            "image.delete_request",
-            clinic_id=image.clinic_id,
-            target_type="image",
-            target_id=image.id,
-        )
+        _record(db, auth, "image.delete_request", image)
         return image
     image.deleted_at, image.deleted_by_id = now, auth.principal.user_id
-    audit.record(
-        db,
-        auth.principal.actor,
-        "image.delete",
-        clinic_id=image.clinic_id,
-        target_type="image",
-        target_id=image.id,
-    )
+    _record(db, auth, "image.delete", image)
     return image
 
 
@@ -205,14 +194,7 @@ def restore_image(db: Session, auth: Authorized, image_id: uuid.UUID) -> Image:
         raise Forbidden("Only a clinic admin can restore a deleted image.")
     image.deleted_at = image.deleted_by_id = None
     image.deletion_requested_at = image.deletion_requested_by_id = None
-    audit.record(
-        db,
-        auth.principal.actor,
-        "image.restore",
-        clinic_id=image.clinic_id,
-        target_type="image",
-        target_id=image.id,
-    )
+    _record(db, auth, "image.restore", image)
     return image
 
 

@@ -6,12 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from ortholens.auth.cookies import clear_session_cookies, set_session_cookies
-from ortholens.auth.deps import PATIENT_REFRESH_COOKIE, CurrentPatient, Public, SignerDep
+from ortholens.auth.cookies import (
+    clear_session_cookies,
+    refresh_token_from,
+    set_session_cookies,
+)
+from ortholens.auth.deps import CurrentPatient, Public, SignerDep
 from ortholens.auth.schemas import RefreshRequest, SessionTokens
 from ortholens.auth.service import IssuedTokens
 from ortholens.http.deps import RuntimeDep, SessionDep
-from ortholens.kit.errors import Unauthorized
 from ortholens.models import Patient
 from ortholens.patient_auth import service
 from ortholens.patient_auth.schemas import (
@@ -93,9 +96,7 @@ def refresh(
     body: RefreshRequest | None = None,
 ) -> SessionTokens:
     """Exchange the refresh token (cookie or body) for new tokens; each one works once."""
-    token = (body.refresh_token if body else None) or request.cookies.get(PATIENT_REFRESH_COOKIE)
-    if not token:
-        raise Unauthorized("Sign in to continue.")
+    token = refresh_token_from(request, body.refresh_token if body else None, patient=True)
     return _tokens(response, service.refresh_patient(db, signer, token))
 
 

@@ -11,16 +11,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from ortholens.audit import service as audit
 from ortholens.consent.service import require_valid_consent
 from ortholens.kit.errors import InvalidInput, PayloadTooLarge
-from ortholens.kit.jobs import request_job
 from ortholens.kit.storage import ObjectStore
 from ortholens.kit.storage.keys import make_key
 from ortholens.models import ConsentKind, FileType, Image, ImageStatus
 from ortholens.processing.photo_types import ImageType, detect_image_type
 from ortholens.upload import repository
-from ortholens.upload.service import MAX_PHOTO_BYTES, Uploader
+from ortholens.upload.service import MAX_PHOTO_BYTES, Uploader, accept_upload
 
 MAX_FILES_PER_REQUEST = 50
 _EXTENSIONS = {
@@ -149,18 +147,5 @@ def _ingest_one(
         uploaded_by_user_id=uploader.user_id,
     )
     session.add(image)
-    session.flush()
-    request_job(session, "image.process", {"image_id": str(image.id)}, clinic_id=image.clinic_id)
-    audit.record(
-        session,
-        uploader.actor,
-        "image.upload",
-        clinic_id=image.clinic_id,
-        target_type="image",
-        target_id=image.id,
-        details={
-            "patient_id": str(image.patient_id),
-            "duplicate_of": str(duplicate.id) if duplicate else None,
-        },
-    )
+    accept_upload(session, uploader, image, duplicate)
     return Ingested(photo.name, image.id, duplicate.id if duplicate else None)

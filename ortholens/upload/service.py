@@ -217,6 +217,16 @@ def confirm_upload(
         replaced.deleted_at = utcnow()
     elif image.scan_session_id is not None:
         repository.increment_image_count(session, image.scan_session_id)
+    accept_upload(session, uploader, image, duplicate)
+    return ConfirmedUpload(
+        image=image, duplicate_of=duplicate.id if duplicate else None, already_confirmed=False
+    )
+
+
+def accept_upload(
+    session: Session, uploader: Uploader, image: Image, duplicate: Image | None
+) -> None:
+    """An original is in: queue its processing and record the upload (with any duplicate)."""
     session.flush()
     request_job(session, "image.process", {"image_id": str(image.id)}, clinic_id=image.clinic_id)
     audit.record(
@@ -230,9 +240,6 @@ def confirm_upload(
             "patient_id": str(image.patient_id),
             "duplicate_of": str(duplicate.id) if duplicate else None,
         },
-    )
-    return ConfirmedUpload(
-        image=image, duplicate_of=duplicate.id if duplicate else None, already_confirmed=False
     )
 
 
