@@ -4,11 +4,12 @@ the Alembic migrations once per backend; rows are removed after each test."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import Result
 from fastapi.testclient import TestClient
 
 from ortholens.app import create_app
@@ -108,3 +109,20 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 def queue_redis_url(request: pytest.FixtureRequest) -> str | None:
     """None for the SQLite queue, or a Redis URL, once each where Redis answers."""
     return REDIS_URL if request.param == "redis" else None
+
+
+@pytest.fixture
+def run_cli(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Result]]:
+    """Invoke `ortholens ...` in-process against the test runtime's database, store and keys."""
+    from typer.testing import CliRunner
+
+    from ortholens.cli import app
+    from ortholens.settings import get_settings
+
+    settings = runtime.settings
+    monkeypatch.setenv("ORTHOLENS_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("ORTHOLENS_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("ORTHOLENS_KEY_DIR", str(settings.key_dir))
+    get_settings.cache_clear()
+    yield lambda *args: CliRunner().invoke(app, [str(a) for a in args])
+    get_settings.cache_clear()

@@ -4,13 +4,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 
-from ortholens.kit.db import transaction
+from ortholens.kit.db import transaction, utcnow
 from ortholens.kit.passwords import hash_password
-from ortholens.models import Clinic, Patient, PatientStatus, Role, User
+from ortholens.models import (
+    Clinic,
+    Consent,
+    ConsentGrantor,
+    ConsentKind,
+    Patient,
+    PatientStatus,
+    Role,
+    User,
+)
 from ortholens.runtime import Runtime
 
 PASSWORD = "correct horse battery"
@@ -67,6 +76,23 @@ def create_patient(
     return patient
 
 
+def create_consent(
+    runtime: Runtime, patient: Patient, kind: ConsentKind = ConsentKind.PHOTOGRAPHY
+) -> Consent:
+    """A consent in force since yesterday, given by a guardian (valid for minors and adults)."""
+    with transaction(runtime.session_factory) as session:
+        consent = Consent(
+            clinic_id=patient.clinic_id,
+            patient_id=patient.id,
+            kind=kind,
+            granted_by=ConsentGrantor.GUARDIAN,
+            guardian_name="A Guardian",
+            granted_at=utcnow() - timedelta(days=1),
+        )
+        session.add(consent)
+    return consent
+
+
 def sign_in(client: TestClient, user: User, password: str = PASSWORD) -> dict[str, str]:
     """Sign a staff member in through the API; returns an Authorization header."""
     response = client.post("/api/auth/login", json={"email": user.email, "password": password})
@@ -77,10 +103,7 @@ def sign_in(client: TestClient, user: User, password: str = PASSWORD) -> dict[st
 def patient_token(runtime: Runtime, patient: Patient) -> dict[str, str]:
     """A portal session for `patient` (as if they had registered); returns a bearer header."""
     from ortholens.auth.service import open_session
-    from ortholens.auth.tokens import TokenSigner
 
     with transaction(runtime.session_factory) as session:
-        tokens = open_session(
-            session, TokenSigner(runtime.secrets.token_signing_key), patient=patient
-        )
+        tokens = open_session(session, runtime.signer, patient=patient)
     return {"Authorization": f"Bearer {tokens.access_token}"}

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
+from click.testing import Result
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
 from ortholens.audit import service as audit
 from ortholens.audit.chain import GENESIS_HASH
-from ortholens.cli import app as cli
 from ortholens.kit.db import transaction
 from ortholens.models import ActorType, AuditEvent
 from ortholens.runtime import Runtime
-from ortholens.settings import get_settings
 
 CLINIC = uuid.uuid4()
 
@@ -123,21 +122,13 @@ def test_a_denied_attempt_is_recorded_even_though_the_request_rolls_back(runtime
 
 
 def test_cli_verify_reports_ok_then_tampering(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, run_cli: Callable[..., Result]
 ) -> None:
-    settings = runtime.settings
-    monkeypatch.setenv("ORTHOLENS_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("ORTHOLENS_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("ORTHOLENS_KEY_DIR", str(settings.key_dir))
-    get_settings.cache_clear()
-    try:
-        write_events(runtime, 3)
-        ok = CliRunner().invoke(cli, ["audit", "verify"])
-        assert ok.exit_code == 0, ok.output
-        assert "3 events in 1 chains" in ok.output
-        tamper(runtime, "DELETE FROM audit_events WHERE seq = 2")
-        broken = CliRunner().invoke(cli, ["audit", "verify"])
-        assert broken.exit_code == 1
-        assert "tampered" in broken.output
-    finally:
-        get_settings.cache_clear()
+    write_events(runtime, 3)
+    ok = run_cli("audit", "verify")
+    assert ok.exit_code == 0, ok.output
+    assert "3 events in 1 chains" in ok.output
+    tamper(runtime, "DELETE FROM audit_events WHERE seq = 2")
+    broken = run_cli("audit", "verify")
+    assert broken.exit_code == 1
+    assert "tampered" in broken.output

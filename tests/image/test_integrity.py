@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 
-import pytest
+from click.testing import Result
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from ortholens.cli import app as cli
 from ortholens.image.integrity import check_storage
 from ortholens.kit.db import transaction
 from ortholens.kit.jobs import Job
 from ortholens.models import Image, ImageStatus
 from ortholens.runtime import Runtime
-from ortholens.settings import get_settings
 from tests.factories import create_clinic, create_patient
 from tests.image.test_gallery import add_image
 
@@ -75,20 +73,12 @@ def test_missing_variants_are_rebuilt_by_reprocessing(runtime: Runtime) -> None:
         assert session.scalar(select(Job.name)) == "image.process"
 
 
-def test_cli_exit_codes(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = runtime.settings
-    monkeypatch.setenv("ORTHOLENS_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("ORTHOLENS_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("ORTHOLENS_KEY_DIR", str(settings.key_dir))
-    get_settings.cache_clear()
-    try:
-        image = add_image(runtime, create_patient(runtime, create_clinic(runtime)))
-        ok = CliRunner().invoke(cli, ["storage", "check"])
-        assert ok.exit_code == 0, ok.output
-        assert "agree" in ok.output
-        runtime.store.delete(image.original_key)
-        broken = CliRunner().invoke(cli, ["storage", "check"])
-        assert broken.exit_code == 1
-        assert "original is missing" in broken.output
-    finally:
-        get_settings.cache_clear()
+def test_cli_exit_codes(runtime: Runtime, run_cli: Callable[..., Result]) -> None:
+    image = add_image(runtime, create_patient(runtime, create_clinic(runtime)))
+    ok = run_cli("storage", "check")
+    assert ok.exit_code == 0, ok.output
+    assert "agree" in ok.output
+    runtime.store.delete(image.original_key)
+    broken = run_cli("storage", "check")
+    assert broken.exit_code == 1
+    assert "original is missing" in broken.output

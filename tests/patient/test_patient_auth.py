@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ortholens.kit.db import transaction, utcnow
-from ortholens.models import AuditOutcome, Consent, ConsentGrantor, ConsentKind, Patient, Role
+from ortholens.models import AuditOutcome, Patient, Role
 from ortholens.runtime import Runtime
-from tests.factories import PASSWORD, create_user
+from tests.factories import PASSWORD, create_consent, create_user
 from tests.patient.portal import (
     PATIENT_PASSWORD,
     Practice,
@@ -127,27 +126,13 @@ def test_a_staff_token_is_refused_on_patient_routes(client: TestClient, home: Pr
     assert client.get("/api/patient/consents", headers=home.headers).status_code == 401
 
 
-def _give_consent(runtime: Runtime, patient: Patient) -> None:
-    with transaction(runtime.session_factory) as session:
-        session.add(
-            Consent(
-                clinic_id=patient.clinic_id,
-                patient_id=patient.id,
-                kind=ConsentKind.PHOTOGRAPHY,
-                granted_by=ConsentGrantor.GUARDIAN,
-                guardian_name="A Guardian",
-                granted_at=utcnow(),
-            )
-        )
-
-
 def test_a_patient_sees_only_their_own_consents(
     client: TestClient, runtime: Runtime, home: Practice
 ) -> None:
     ada, ada_headers = onboard(client, runtime, home)
     bob, _ = onboard(client, runtime, home)
-    _give_consent(runtime, ada)
-    _give_consent(runtime, bob)
+    create_consent(runtime, ada)
+    create_consent(runtime, bob)
     own = client.get("/api/patient/consents", headers=ada_headers)
     assert [c["patientId"] for c in own.json()["items"]] == [str(ada.id)]
     others = client.get(f"/api/patients/{bob.id}/consents", headers=ada_headers)

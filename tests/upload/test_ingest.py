@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
-from ortholens.cli import app as cli
 from ortholens.models import Image, ImageSource, Patient, Role
 from ortholens.runtime import Runtime
-from ortholens.settings import get_settings
-from tests.factories import create_clinic, create_patient, create_user, sign_in
-from tests.upload.test_upload_flow import consent, jpeg
+from tests.factories import create_clinic, create_consent, create_patient, create_user, sign_in
+from tests.upload.test_upload_flow import jpeg
 
 
 @pytest.fixture
 def patient(runtime: Runtime) -> Patient:
     patient = create_patient(runtime, create_clinic(runtime))
-    consent(runtime, patient)
+    create_consent(runtime, patient)
     return patient
 
 
@@ -89,7 +88,7 @@ def test_front_desk_may_upload_photos_billing_may_not(
 
 
 def test_import_a_folder_reports_duplicates_and_skips_non_photos(
-    runtime: Runtime, patient: Patient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, patient: Patient, tmp_path: Path, run_cli: Callable[..., Result]
 ) -> None:
     folder = tmp_path / "archive"
     (folder / "2019").mkdir(parents=True)
@@ -97,17 +96,7 @@ def test_import_a_folder_reports_duplicates_and_skips_non_photos(
     (folder / "2019" / "b.JPG").write_bytes(jpeg(2))
     (folder / "copy-of-a.jpeg").write_bytes(jpeg(1))
     (folder / "notes.txt").write_text("not a photo")
-    settings = runtime.settings
-    monkeypatch.setenv("ORTHOLENS_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("ORTHOLENS_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("ORTHOLENS_KEY_DIR", str(settings.key_dir))
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(
-            cli, ["import", "photos", str(folder), "--patient", str(patient.id)]
-        )
-    finally:
-        get_settings.cache_clear()
+    result = run_cli("import", "photos", folder, "--patient", patient.id)
     assert result.exit_code == 0, result.output
     assert "Imported 2 photos; 1 duplicates and 1 other files skipped." in result.output
     with runtime.session_factory() as session:

@@ -6,6 +6,7 @@ import io
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,10 +16,10 @@ from sqlalchemy import select
 
 from ortholens.kit.db import transaction, utcnow
 from ortholens.kit.jobs import Job
-from ortholens.models import Consent, ConsentGrantor, ConsentKind, Image, ImageStatus, Patient
+from ortholens.models import Image, ImageStatus, Patient
 from ortholens.runtime import Runtime
 from ortholens.upload.service import clean_stale_uploads
-from tests.factories import create_clinic, create_patient, patient_token
+from tests.factories import create_clinic, create_consent, create_patient, patient_token
 
 
 def jpeg(seed: int = 0, size: tuple[int, int] = (1200, 900)) -> bytes:
@@ -30,24 +31,10 @@ def jpeg(seed: int = 0, size: tuple[int, int] = (1200, 900)) -> bytes:
     return out.getvalue()
 
 
-def consent(runtime: Runtime, patient: Patient) -> None:
-    with transaction(runtime.session_factory) as session:
-        session.add(
-            Consent(
-                clinic_id=patient.clinic_id,
-                patient_id=patient.id,
-                kind=ConsentKind.PHOTOGRAPHY,
-                granted_by=ConsentGrantor.GUARDIAN,
-                guardian_name="A Guardian",
-                granted_at=utcnow() - timedelta(days=1),
-            )
-        )
-
-
 @pytest.fixture
 def patient(runtime: Runtime) -> Patient:
     patient = create_patient(runtime, create_clinic(runtime))
-    consent(runtime, patient)
+    create_consent(runtime, patient)
     return patient
 
 
@@ -58,6 +45,16 @@ def put(
     return client.put(
         f"{url.path}?{url.query}", content=data, headers={"Content-Type": content_type}
     ).status_code
+
+
+def new_upload(
+    client: TestClient, headers: dict[str, str], image_type: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Start a scan session and ask for one upload URL: (session, target)."""
+    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
+    body = {"sessionId": scan["id"], **({"imageType": image_type} if image_type else {})}
+    target = client.post("/api/patient/scans/upload-url", headers=headers, json=body).json()
+    return scan, target
 
 
 def upload(
@@ -114,12 +111,7 @@ def test_confirming_twice_counts_once(
     client: TestClient, runtime: Runtime, patient: Patient
 ) -> None:
     headers = patient_token(runtime, patient)
-    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
-    target = client.post(
-        "/api/patient/scans/upload-url",
-        headers=headers,
-        json={"sessionId": scan["id"], "imageType": "LEFT"},
-    ).json()
+    scan, target = new_upload(client, headers, "LEFT")
     put(client, target, jpeg())
     body = {"sessionId": scan["id"], "imageType": "LEFT", "key": target["key"]}
     first = client.post("/api/patient/scans/upload/confirm", headers=headers, json=body).json()
@@ -137,12 +129,7 @@ def test_a_file_that_is_not_a_photo_is_refused_at_confirm(
     client: TestClient, runtime: Runtime, patient: Patient
 ) -> None:
     headers = patient_token(runtime, patient)
-    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
-    target = client.post(
-        "/api/patient/scans/upload-url",
-        headers=headers,
-        json={"sessionId": scan["id"], "imageType": "UPPER"},
-    ).json()
+    scan, target = new_upload(client, headers, "UPPER")
     put(client, target, b"%PDF-1.7 this is not a photo")
     confirm = client.post(
         "/api/patient/scans/upload/confirm",
@@ -162,12 +149,7 @@ def test_confirm_before_upload_is_refused(
     client: TestClient, runtime: Runtime, patient: Patient
 ) -> None:
     headers = patient_token(runtime, patient)
-    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
-    target = client.post(
-        "/api/patient/scans/upload-url",
-        headers=headers,
-        json={"sessionId": scan["id"], "imageType": "LOWER"},
-    ).json()
+    scan, target = new_upload(client, headers, "LOWER")
     confirm = client.post(
         "/api/patient/scans/upload/confirm",
         headers=headers,
@@ -181,12 +163,7 @@ def test_uploads_never_confirmed_are_cleaned_up(
     client: TestClient, runtime: Runtime, patient: Patient
 ) -> None:
     headers = patient_token(runtime, patient)
-    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
-    target = client.post(
-        "/api/patient/scans/upload-url",
-        headers=headers,
-        json={"sessionId": scan["id"], "imageType": "RIGHT"},
-    ).json()
+    _scan, target = new_upload(client, headers, "RIGHT")
     put(client, target, jpeg())
     with transaction(runtime.session_factory) as session:
         assert clean_stale_uploads(session, runtime.store, older_than=timedelta(0)) == 1
@@ -208,15 +185,10 @@ def test_another_patients_key_is_not_found(
     client: TestClient, runtime: Runtime, patient: Patient
 ) -> None:
     headers = patient_token(runtime, patient)
-    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
-    target = client.post(
-        "/api/patient/scans/upload-url",
-        headers=headers,
-        json={"sessionId": scan["id"], "imageType": "FRONTAL"},
-    ).json()
+    _scan, target = new_upload(client, headers, "FRONTAL")
     put(client, target, jpeg())
     other = create_patient(runtime, create_clinic(runtime))
-    consent(runtime, other)
+    create_consent(runtime, other)
     stranger = client.post(
         "/api/patient/scans/upload/confirm",
         headers=patient_token(runtime, other),
@@ -244,12 +216,7 @@ def test_an_hourly_job_cleans_up_unconfirmed_uploads(
     periodic = [task.name for task in runtime.queue.huey._registry.periodic_tasks]
     assert "ortholens.tick.upload.cleanup" in periodic
     headers = patient_token(runtime, patient)
-    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
-    target = client.post(
-        "/api/patient/scans/upload-url",
-        headers=headers,
-        json={"sessionId": scan["id"], "imageType": "RIGHT"},
-    ).json()
+    _scan, target = new_upload(client, headers, "RIGHT")
     put(client, target, jpeg())
     with transaction(runtime.session_factory) as session:
         image = session.scalar(select(Image).where(Image.original_key == target["key"]))
@@ -279,10 +246,7 @@ def test_a_photo_the_classifier_recognises_is_processed(
     client: TestClient, runtime: Runtime, patient: Patient
 ) -> None:
     headers = patient_token(runtime, patient)
-    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
-    target = client.post(
-        "/api/patient/scans/upload-url", headers=headers, json={"sessionId": scan["id"]}
-    ).json()
+    scan, target = new_upload(client, headers)
     put(client, target, intraoral_jpeg())
     confirmed = client.post(
         "/api/patient/scans/upload/confirm",
@@ -371,12 +335,7 @@ def test_an_upload_over_the_size_limit_is_refused(
     client: TestClient, runtime: Runtime, patient: Patient
 ) -> None:
     headers = patient_token(runtime, patient)
-    scan = client.post("/api/patient/scans/sessions", headers=headers).json()
-    target = client.post(
-        "/api/patient/scans/upload-url",
-        headers=headers,
-        json={"sessionId": scan["id"], "imageType": "FRONTAL"},
-    ).json()
+    _scan, target = new_upload(client, headers, "FRONTAL")
     assert target["maxSize"] == 50 * 1024 * 1024
     too_big = jpeg() + b"\0" * (int(target["maxSize"]) + 1)
     assert put(client, target, too_big) == 413

@@ -13,8 +13,15 @@ from sqlalchemy import select
 
 from ortholens.models import Image, ImageStatus, Patient, Role
 from ortholens.runtime import Runtime
-from tests.factories import create_clinic, create_patient, create_user, patient_token, sign_in
-from tests.upload.test_upload_flow import consent, jpeg, run_jobs, upload
+from tests.factories import (
+    create_clinic,
+    create_consent,
+    create_patient,
+    create_user,
+    patient_token,
+    sign_in,
+)
+from tests.upload.test_upload_flow import jpeg, run_jobs, upload
 
 SIGNED_IMG = re.compile(r'<img class="photo-card__img" src="([^"]+)"[^>]*loading="lazy"')
 
@@ -22,7 +29,7 @@ SIGNED_IMG = re.compile(r'<img class="photo-card__img" src="([^"]+)"[^>]*loading
 @pytest.fixture
 def patient(runtime: Runtime) -> Patient:
     patient = create_patient(runtime, create_clinic(runtime, "Bright Smiles"), first_name="Ana")
-    consent(runtime, patient)
+    create_consent(runtime, patient)
     return patient
 
 

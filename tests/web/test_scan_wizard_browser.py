@@ -17,8 +17,8 @@ from ortholens.kit.jobs import Job
 from ortholens.kit.passwords import hash_password
 from ortholens.models import Image, ImageStatus, Patient, Role, ScanSession, User
 from ortholens.runtime import Runtime
-from tests.factories import PASSWORD, create_clinic, create_patient, create_user
-from tests.upload.test_upload_flow import consent, jpeg
+from tests.factories import PASSWORD, create_clinic, create_consent, create_patient, create_user
+from tests.upload.test_upload_flow import jpeg
 from tests.web.conftest import _RECORD_CSP_VIOLATIONS, WatchedPage, sign_in_through_form
 
 pytestmark = pytest.mark.browser
@@ -50,7 +50,7 @@ def portal_patient(runtime: Runtime, *, with_consent: bool, email: str = PATIENT
         row.portal_password_hash = hash_password(PATIENT_PASSWORD)
         row.onboarded_at = utcnow()
     if with_consent:
-        consent(runtime, patient)
+        create_consent(runtime, patient)
     return patient
 
 
