@@ -94,6 +94,20 @@ class ScanSessionStatus(StrEnum):
     NEEDS_RETAKE = "NEEDS_RETAKE"
 
 
+class SenderType(StrEnum):
+    """Who wrote a message (seed 004 section 4); set by the server from the signed-in principal."""
+
+    DOCTOR = "DOCTOR"
+    STAFF = "STAFF"
+    PATIENT = "PATIENT"
+
+
+class PendingScanStatus(StrEnum):
+    PENDING = "PENDING"
+    ASSIGNED = "ASSIGNED"
+    DISCARDED = "DISCARDED"
+
+
 def str_enum(enum_cls: type[StrEnum]) -> Enum:
     """A portable column type storing an enum's values as VARCHAR."""
     values: Any = lambda members: [m.value for m in members]  # noqa: E731

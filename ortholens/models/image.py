@@ -73,3 +73,20 @@ class Image(IdMixin, TimestampMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     retention_class: Mapped[str | None] = mapped_column(String(40))
+
+    # Intraoral 3D scans (seed 001). `category` holds SCAN_UPPER / SCAN_LOWER / SCAN_BITE.
+    scanner_type: Mapped[str | None] = mapped_column(String(20))
+    scan_format: Mapped[str | None] = mapped_column(String(10))
+    scan_quality: Mapped[float | None]
+    # Arches imported together share a set id; a bite points at the upper and lower it registers.
+    scan_set_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    bite_upper_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("images.id", ondelete="SET NULL")
+    )
+    bite_lower_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("images.id", ondelete="SET NULL")
+    )
+    # The vendor's id of the file (an iTero scan file), so a second sync imports nothing twice.
+    external_ref: Mapped[str | None] = mapped_column(String(200), index=True)
+    # For treatment simulation (seed 001 `treatmentId`); treatments arrive with a later issue.
+    treatment_id: Mapped[uuid.UUID | None]

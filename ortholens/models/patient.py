@@ -35,6 +35,8 @@ class Patient(IdMixin, TimestampMixin, Base):
     onboarded_at: Mapped[datetime | None]
     guardian_name: Mapped[str | None] = mapped_column(String(200))
     guardian_email: Mapped[str | None] = mapped_column(String(320))
+    # The periodic reminder sends at most one "your scan is due" push a day.
+    last_scan_reminder_at: Mapped[datetime | None]
 
     @property
     def has_portal_account(self) -> bool:
