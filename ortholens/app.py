@@ -12,15 +12,19 @@ from ortholens.audit.endpoints import router as audit_router
 from ortholens.auth.endpoints import router as auth_router
 from ortholens.clinic.endpoints import router as clinic_router
 from ortholens.consent.endpoints import router as consent_router
+from ortholens.dashboard.endpoints import router as dashboard_router
 from ortholens.health.endpoints import JobGauges
 from ortholens.health.endpoints import router as health_router
 from ortholens.http.middleware import HttpMetrics, RequestContextMiddleware, security_headers
 from ortholens.http.problems import install_problem_handlers
 from ortholens.image.endpoints import router as image_router
 from ortholens.job.endpoints import router as job_router
+from ortholens.messaging.endpoints import router as messaging_router
+from ortholens.notify.endpoints import router as notify_router
 from ortholens.patient.endpoints import router as patient_router
 from ortholens.patient_auth.endpoints import router as patient_auth_router
 from ortholens.protocol.endpoints import router as protocol_router
+from ortholens.review.endpoints import router as review_router
 from ortholens.runtime import Runtime
 from ortholens.settings import StorageBackend
 from ortholens.storage.endpoints import router as storage_router
@@ -40,6 +44,10 @@ API_ROUTERS = [
     job_router,
     storage_router,
     upload_router,
+    review_router,
+    messaging_router,
+    notify_router,
+    dashboard_router,
 ]
 
 

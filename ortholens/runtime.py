@@ -20,10 +20,15 @@ from ortholens.kit.jobs.registry import import_handler_modules
 from ortholens.kit.secrets import Secrets, check_production_safety, load_secrets
 from ortholens.kit.storage import ObjectStore
 from ortholens.kit.storage.factory import build_store
+from ortholens.notify.vapid import VapidKeys, load_or_create_vapid_keys
 from ortholens.settings import Settings
 
 # Domain modules whose import registers job handlers; each capability adds its `tasks` module here.
-TASK_MODULES: list[str] = ["ortholens.image.tasks", "ortholens.upload.tasks"]
+TASK_MODULES: list[str] = [
+    "ortholens.image.tasks",
+    "ortholens.upload.tasks",
+    "ortholens.notify.tasks",
+]
 
 
 @dataclass
@@ -35,6 +40,7 @@ class Runtime:
     store: ObjectStore
     queue: JobQueue
     signer: TokenSigner
+    vapid: VapidKeys
 
     def make_worker(self) -> Worker:
         """A job consumer for this runtime's queue."""
@@ -68,6 +74,7 @@ def build_runtime(settings: Settings) -> Runtime:
         session_factory=session_factory,
         store=store,
         signer=TokenSigner(secrets.token_signing_key),
+        vapid=load_or_create_vapid_keys(settings.key_dir),
         queue=JobQueue(
             huey,
             session_factory,

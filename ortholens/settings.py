@@ -24,6 +24,11 @@ class StorageBackend(StrEnum):
     S3 = "s3"
 
 
+class AiProvider(StrEnum):
+    LOCAL = "local"
+    ANTHROPIC = "anthropic"
+
+
 class LogFormat(StrEnum):
     JSON = "json"
     CONSOLE = "console"
@@ -107,6 +112,44 @@ class Settings(BaseSettings):
         Path("node_modules"),
         description="Installed front-end packages (htmx, three.js) served under /static/vendor.",
     )
+
+    ai_provider: AiProvider = Field(
+        AiProvider.LOCAL,
+        description="Tag suggestions: `local` (offline, from photo quality and colour) or "
+        "`anthropic` (Claude vision).",
+    )
+    anthropic_api_key: SecretStr | None = Field(None, description="Anthropic API key.")
+    anthropic_model: str = Field("claude-sonnet-5-5", description="Claude model for suggestions.")
+    anthropic_base_url: str | None = Field(
+        None, description="Messages API base URL (a proxy or gateway); empty for Anthropic's."
+    )
+    ai_timeout_seconds: float = Field(60.0, description="Timeout of one suggestion request.")
+    ai_max_retries: int = Field(2, description="Retries of a failed suggestion request.")
+
+    push_contact: str = Field(
+        "mailto:admin@localhost",
+        description="VAPID `sub` contact (mailto: or https:) push services may use to reach you.",
+    )
+    push_allow_insecure_endpoints: bool = Field(
+        False,
+        description="Accept http:// and private-network push endpoints (tests and labs only).",
+    )
+    scan_reminder_hour: int = Field(
+        9, ge=0, le=23, description="UTC hour at which due-scan reminders are pushed (daily)."
+    )
+
+    max_scan_upload_mb: int = Field(
+        600, description="Largest intraoral scan file (or ZIP bundle) accepted, in MB."
+    )
+    scan_background_mb: int = Field(
+        50, description="Scan files above this size are imported in the background (seed 001)."
+    )
+    itero_base_url: str = Field(
+        "https://api.itero.com",
+        description="iTero partner API (OAuth and discovery) base URL.",
+    )
+    itero_client_id: str | None = Field(None, description="iTero OAuth client id.")
+    itero_client_secret: SecretStr | None = Field(None, description="iTero OAuth client secret.")
 
     log_level: str = Field("INFO", description="Log level.")
     log_format: LogFormat = Field(LogFormat.JSON, description="`json` or `console`.")

@@ -3,21 +3,30 @@
 
 from __future__ import annotations
 
+import io
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from fastapi.testclient import TestClient
+from PIL import Image as PILImage
 
 from ortholens.kit.db import transaction, utcnow
 from ortholens.kit.passwords import hash_password
+from ortholens.kit.storage.keys import make_key
 from ortholens.models import (
     Clinic,
     Consent,
     ConsentGrantor,
     ConsentKind,
+    FileType,
+    Image,
+    ImageSource,
+    ImageStatus,
     Patient,
     PatientStatus,
     Role,
+    ScanSession,
+    ScanSessionStatus,
     User,
 )
 from ortholens.runtime import Runtime
@@ -107,3 +116,83 @@ def patient_token(runtime: Runtime, patient: Patient) -> dict[str, str]:
     with transaction(runtime.session_factory) as session:
         tokens = open_session(session, runtime.signer, patient=patient)
     return {"Authorization": f"Bearer {tokens.access_token}"}
+
+
+REMOTE_VIEWS = ("IV07", "IV01", "IV18", "IV25", "IV27")
+
+
+def photo_jpeg(
+    colour: tuple[int, int, int] = (215, 190, 180), size: tuple[int, int] = (640, 480)
+) -> bytes:
+    """A sharp, well-exposed test photo: a light field with a grid of darker stripes."""
+    image = PILImage.new("RGB", size, colour)
+    for x in range(0, size[0], 32):
+        image.paste((90, 40, 40), (x, 0, x + 6, size[1]))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def create_scan_session(
+    runtime: Runtime,
+    patient: Patient,
+    *,
+    photos: int = 5,
+    created_at: datetime | None = None,
+    status: ScanSessionStatus = ScanSessionStatus.PENDING,
+    preview: bytes | None = None,
+    quality: dict[str, object] | None = None,
+) -> ScanSession:
+    """A check-in with `photos` processed photos (READY, with thumbnail and preview in the store)."""
+    data = preview or photo_jpeg()
+    at = created_at or utcnow()
+    with transaction(runtime.session_factory) as session:
+        scan = ScanSession(
+            clinic_id=patient.clinic_id,
+            patient_id=patient.id,
+            status=status,
+            image_count=photos,
+            expected_views=list(REMOTE_VIEWS),
+            created_at=at,
+            updated_at=at,
+        )
+        session.add(scan)
+        session.flush()
+        for index in range(photos):
+            object_id = uuid.uuid4()
+            keys = {
+                name: make_key(
+                    patient.clinic_id, patient.id, "photo", name, ext, object_id=object_id
+                )
+                for name, ext in (("original", "jpg"), ("thumbnail", "jpg"), ("preview", "jpg"))
+            }
+            for key in keys.values():
+                runtime.store.put(key, data, content_type="image/jpeg")
+            session.add(
+                Image(
+                    clinic_id=patient.clinic_id,
+                    patient_id=patient.id,
+                    scan_session_id=scan.id,
+                    file_type=FileType.PHOTO,
+                    view_code=REMOTE_VIEWS[index % len(REMOTE_VIEWS)],
+                    source=ImageSource.PATIENT_APP,
+                    status=ImageStatus.READY,
+                    original_key=keys["original"],
+                    original_size=len(data),
+                    mime_type="image/jpeg",
+                    variants={"thumbnail": keys["thumbnail"], "preview": keys["preview"]},
+                    quality=quality
+                    or {
+                        "overall": 85,
+                        "focus": 90,
+                        "exposure": 80,
+                        "resolution": 70,
+                        "reasons": [],
+                        "retake_suggested": False,
+                    },
+                    quality_score=85.0,
+                    created_at=at + timedelta(seconds=index),
+                    updated_at=at,
+                )
+            )
+    return scan

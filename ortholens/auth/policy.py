@@ -34,6 +34,10 @@ class Permission(StrEnum):
     STAFF_MANAGE = "staff:manage"
     AUDIT_READ = "audit:read"
     JOBS_READ = "jobs:read"
+    MESSAGES_READ = "messages:read"
+    MESSAGES_WRITE = "messages:write"
+    MONITORING_READ = "monitoring:read"
+    ANALYTICS_READ = "analytics:read"
 
 
 class Scope(StrEnum):
@@ -82,6 +86,14 @@ POLICY: dict[Permission, dict[Role, Scope]] = {
     # "Clinic admins can browse their clinic's audit trail; no one else can" (issue 4).
     Permission.AUDIT_READ:       {C_ADMIN: F},
     Permission.JOBS_READ:        {role: F for role in Role},
+    # Remote monitoring (seed 004). Reviewing a scan session is annotating it (imaging:annotate);
+    # the queue and the session's photos are imaging:view. Messages are clinical correspondence:
+    # the clinical team and the front desk write, read-only staff read, billing neither.
+    Permission.MESSAGES_READ:    {S_ADMIN: F, C_ADMIN: F, DOCTOR: F, CLINICAL: F, FRONT: F, READER: F},
+    Permission.MESSAGES_WRITE:   {S_ADMIN: F, C_ADMIN: F, DOCTOR: F, CLINICAL: F, FRONT: F},
+    Permission.MONITORING_READ:  {S_ADMIN: F, C_ADMIN: F, DOCTOR: F, CLINICAL: F, FRONT: F, READER: F},
+    # Tagging analytics carries the clinic's discount tier: a business figure.
+    Permission.ANALYTICS_READ:   {S_ADMIN: F, C_ADMIN: F, DOCTOR: F, BILLING: F},
 }
 # fmt: on
 

@@ -21,7 +21,8 @@ Viewer = Annotated[Authorized, RequirePermission(Permission.IMAGING_VIEW)]
 Deleter = Annotated[Authorized, RequirePermission(Permission.IMAGING_DELETE)]
 
 
-def _read(item: service.GalleryItem) -> ImageRead:
+def image_read(item: service.GalleryItem) -> ImageRead:
+    """The API form of a gallery item: the image with its signed links."""
     read = ImageRead.model_validate(item.image)
     return read.model_copy(update={"urls": item.urls})
 
@@ -68,7 +69,7 @@ def list_images(
         limit=limit,
         url_seconds=settings.signed_url_seconds,
     )
-    return ImagePage(items=[_read(i) for i in items], next_cursor=next_cursor)
+    return ImagePage(items=[image_read(i) for i in items], next_cursor=next_cursor)
 
 
 @router.get("/api/images/{image_id}", response_model=ImageRead)
@@ -76,7 +77,7 @@ def get_image(
     image_id: uuid.UUID, auth: Viewer, db: SessionDep, store: StoreDep, settings: SettingsDep
 ) -> ImageRead:
     """One image: details, quality verdict and links (the original too)."""
-    return _read(
+    return image_read(
         service.get_image(db, store, auth, image_id, url_seconds=settings.signed_url_seconds)
     )
 
@@ -84,10 +85,10 @@ def get_image(
 @router.delete("/api/images/{image_id}", response_model=ImageRead)
 def delete_image(image_id: uuid.UUID, auth: Deleter, db: SessionDep) -> ImageRead:
     """Soft-delete an image (restorable for 30 days); a doctor's delete awaits a clinic admin."""
-    return _read(service.GalleryItem(service.delete_image(db, auth, image_id)))
+    return image_read(service.GalleryItem(service.delete_image(db, auth, image_id)))
 
 
 @router.post("/api/images/{image_id}/restore", response_model=ImageRead)
 def restore_image(image_id: uuid.UUID, auth: Deleter, db: SessionDep) -> ImageRead:
     """Restore a soft-deleted image within its recovery window."""
-    return _read(service.GalleryItem(service.restore_image(db, auth, image_id)))
+    return image_read(service.GalleryItem(service.restore_image(db, auth, image_id)))

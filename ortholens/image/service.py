@@ -75,7 +75,7 @@ def _signed_urls(
     return urls
 
 
-def _item(
+def gallery_item(
     db: Session,
     store: ObjectStore,
     auth: Authorized,
@@ -84,6 +84,7 @@ def _item(
     expires_in: int,
     original: bool,
 ) -> GalleryItem:
+    """An image with signed links to its bytes when the role may load them (each grant audited)."""
     if not may_see_bytes(auth.scope, image.file_type) or image.deleted_at is not None:
         return GalleryItem(image)
     urls = _signed_urls(store, image, expires_in=expires_in, original=original)
@@ -138,7 +139,7 @@ def list_gallery(
         details={"count": len(images)},
     )
     items = [
-        _item(db, store, auth, image, expires_in=url_seconds, original=False) for image in images
+        gallery_item(db, store, auth, image, expires_in=url_seconds, original=False) for image in images
     ]
     return items, encode_cursor(images[-1]) if more and images else None
 
@@ -162,7 +163,7 @@ def get_image(
     image = _scoped_image(db, auth, image_id, "image.view")
     if image.deleted_at is not None and not is_admin(auth.principal.role):
         raise NotFound(NOT_FOUND)
-    item = _item(db, store, auth, image, expires_in=url_seconds, original=True)
+    item = gallery_item(db, store, auth, image, expires_in=url_seconds, original=True)
     if not item.urls:
         _record(db, auth, "image.read", image)
     return item

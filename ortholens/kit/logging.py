@@ -93,7 +93,16 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = LogFormat.JSON) -> N
     logging.getLogger("uvicorn.access").disabled = True
     # HTTP clients log full URLs (tokens, ids) at INFO; only their warnings are useful to us.
     # Alembic narrates every step at INFO; `ortholens migrate` prints its own summary.
-    for name in ("httpx", "httpx2", "httpcore", "botocore", "boto3", "urllib3", "alembic"):
+    for name in (
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "botocore",
+        "boto3",
+        "urllib3",
+        "alembic",
+        "anthropic",
+    ):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     for name in ("uvicorn", "uvicorn.error", "huey", "alembic"):
         logging.getLogger(name).handlers[:] = []

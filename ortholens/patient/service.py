@@ -27,6 +27,7 @@ from ortholens.auth import repository as auth_repository
 from ortholens.auth.deps import StaffPrincipal
 from ortholens.auth.policy import Permission, allowed
 from ortholens.auth.tokens import INVITE_TTL, token_digest
+from ortholens.clinic.tenancy import target_clinic
 from ortholens.kit.db import utcnow
 from ortholens.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ortholens.models import Patient, PatientInvite, PatientStatus, Role
@@ -111,21 +112,9 @@ def _check_not_archiving(status: PatientStatus | None) -> None:
         raise InvalidInput("Use the archive action to archive a patient.")
 
 
-def _target_clinic(
-    session: Session, principal: StaffPrincipal, requested: uuid.UUID | None
-) -> uuid.UUID:
-    if principal.clinic_scope is not None:
-        return principal.clinic_scope
-    if requested is None:
-        raise InvalidInput("clinicId is required: say which clinic the patient belongs to.")
-    if repository.get_clinic(session, requested) is None:
-        raise InvalidInput("clinicId does not name a clinic.")
-    return requested
-
-
 def create_patient(session: Session, principal: StaffPrincipal, data: PatientCreate) -> Patient:
     """Add a patient to the principal's clinic (a super admin names the clinic)."""
-    clinic_id = _target_clinic(session, principal, data.clinic_id)
+    clinic_id = target_clinic(session, principal, data.clinic_id)
     _check_not_archiving(data.status)
     if data.doctor_id is not None:
         _check_doctor(session, data.doctor_id, clinic_id)

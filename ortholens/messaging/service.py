@@ -1,0 +1,251 @@
+"""Messaging rules (seed 004 section 4).
+
+The server decides who sent a message: a signed-in patient writes as PATIENT, a doctor as DOCTOR,
+other staff as STAFF. A patient sees only their own threads (another patient's thread answers 404
+exactly like a random id). A new message from the clinic emits `message.sent`, which the notify
+domain turns into a push to the patient.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from ortholens.audit import service as audit
+from ortholens.auth.deps import Authorized, PatientPrincipal
+from ortholens.clinic.tenancy import find_in_clinic
+from ortholens.kit import events
+from ortholens.kit.db import utcnow
+from ortholens.kit.errors import NotFound
+from ortholens.messaging import repository
+from ortholens.models import Message, MessageThread, Role, SenderType
+from ortholens.patient.service import find_patient
+
+THREAD_NOT_FOUND = "No message thread with this id."
+MESSAGE_NOT_FOUND = "No message with this id."
+MESSAGE_SENT = "message.sent"
+
+
+@dataclass(frozen=True)
+class ThreadSummary:
+    thread: MessageThread
+    unread_count: int
+    last_message: Message | None
+
+
+def _summaries(
+    db: Session, threads: list[MessageThread], *, for_patient: bool
+) -> list[ThreadSummary]:
+    ids = [thread.id for thread in threads]
+    unread = repository.unread_counts(db, ids, for_patient=for_patient)
+    last = repository.last_messages(db, ids)
+    return [ThreadSummary(t, unread.get(t.id, 0), last.get(t.id)) for t in threads]
+
+
+def _audit(
+    db: Session, actor: audit.Actor, action: str, thread: MessageThread, **details: object
+) -> None:
+    audit.record(
+        db,
+        actor,
+        action,
+        clinic_id=thread.clinic_id,
+        target_type="message_thread",
+        target_id=thread.id,
+        details={"patient_id": str(thread.patient_id), **details},
+    )
+
+
+def _add_message(
+    db: Session,
+    thread: MessageThread,
+    sender_type: SenderType,
+    sender_user_id: uuid.UUID | None,
+    content: str,
+) -> Message:
+    message = Message(
+        clinic_id=thread.clinic_id,
+        thread_id=thread.id,
+        sender_type=sender_type,
+        sender_user_id=sender_user_id,
+        content=content.strip(),
+    )
+    db.add(message)
+    thread.updated_at = utcnow()  # threads sort by their latest message
+    db.flush()
+    events.emit(
+        db,
+        MESSAGE_SENT,
+        message_id=message.id,
+        thread_id=thread.id,
+        patient_id=thread.patient_id,
+        clinic_id=thread.clinic_id,
+        sender_type=sender_type.value,
+    )
+    return message
+
+
+def _staff_sender(auth: Authorized) -> SenderType:
+    return SenderType.DOCTOR if auth.principal.role is Role.DOCTOR else SenderType.STAFF
+
+
+# Staff side -------------------------------------------------------------------------------
+
+
+def create_thread(
+    db: Session, auth: Authorized, patient_id: uuid.UUID, subject: str, content: str | None
+) -> ThreadSummary:
+    """A new thread with a patient of the principal's clinic, with an optional first message."""
+    patient = find_patient(db, auth.principal, patient_id, action="message_thread.create")
+    thread = MessageThread(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        subject=subject.strip(),
+        created_by_id=auth.principal.user_id,
+    )
+    db.add(thread)
+    db.flush()
+    _audit(db, auth.principal.actor, "message_thread.create", thread)
+    last = None
+    if content and content.strip():
+        last = _add_message(db, thread, _staff_sender(auth), auth.principal.user_id, content)
+        _audit(db, auth.principal.actor, "message.create", thread, message_id=str(last.id))
+    return ThreadSummary(thread, 0, last)
+
+
+def _staff_thread(
+    db: Session, auth: Authorized, thread_id: uuid.UUID, action: str
+) -> MessageThread:
+    return find_in_clinic(
+        db,
+        auth.principal,
+        MessageThread,
+        thread_id,
+        action=action,
+        target_type="message_thread",
+        not_found=THREAD_NOT_FOUND,
+    )
+
+
+def staff_send(db: Session, auth: Authorized, thread_id: uuid.UUID, content: str) -> Message:
+    thread = _staff_thread(db, auth, thread_id, "message.create")
+    message = _add_message(db, thread, _staff_sender(auth), auth.principal.user_id, content)
+    _audit(db, auth.principal.actor, "message.create", thread, message_id=str(message.id))
+    return message
+
+
+def staff_threads(
+    db: Session, auth: Authorized, patient_id: uuid.UUID | None
+) -> list[ThreadSummary]:
+    """The clinic's threads, latest activity first, with the patient messages nobody has read."""
+    if patient_id is not None:
+        find_patient(db, auth.principal, patient_id, action="message_thread.list")
+    threads = repository.threads(db, clinic_id=auth.principal.clinic_scope, patient_id=patient_id)
+    audit.record(
+        db,
+        auth.principal.actor,
+        "message_thread.list",
+        target_type="message_thread",
+        details={"count": len(threads)},
+    )
+    return _summaries(db, threads, for_patient=False)
+
+
+def staff_thread(
+    db: Session, auth: Authorized, thread_id: uuid.UUID
+) -> tuple[ThreadSummary, list[Message]]:
+    thread = _staff_thread(db, auth, thread_id, "message_thread.read")
+    _audit(db, auth.principal.actor, "message_thread.read", thread)
+    return _summaries(db, [thread], for_patient=False)[0], repository.messages(db, thread.id)
+
+
+def staff_mark_read(db: Session, auth: Authorized, message_id: uuid.UUID) -> Message:
+    """Mark a patient's message read by the clinic."""
+    message = find_in_clinic(
+        db,
+        auth.principal,
+        Message,
+        message_id,
+        action="message.read",
+        target_type="message",
+        not_found=MESSAGE_NOT_FOUND,
+    )
+    return _mark_read(db, auth.principal.actor, message, reader_is_patient=False)
+
+
+def _mark_read(
+    db: Session, actor: audit.Actor, message: Message, *, reader_is_patient: bool
+) -> Message:
+    # Only the other side's messages can be "read": your own message stays unread until they open it.
+    from_other_side = (message.sender_type is SenderType.PATIENT) != reader_is_patient
+    if from_other_side and message.read_at is None:
+        message.read_at = utcnow()
+        thread = db.get(MessageThread, message.thread_id)
+        assert thread is not None
+        _audit(db, actor, "message.read", thread, message_id=str(message.id))
+    return message
+
+
+# Patient side -----------------------------------------------------------------------------
+
+
+def _patient_thread(
+    db: Session, principal: PatientPrincipal, thread_id: uuid.UUID
+) -> MessageThread:
+    thread = db.get(MessageThread, thread_id)
+    if thread is None or thread.patient_id != principal.patient_id:
+        if thread is not None:
+            audit.record_denied(
+                db,
+                principal.actor,
+                "message_thread.read",
+                target_type="message_thread",
+                target_id=thread_id,
+            )
+        raise NotFound(THREAD_NOT_FOUND)
+    return thread
+
+
+def patient_threads(db: Session, principal: PatientPrincipal) -> list[ThreadSummary]:
+    threads = repository.threads(db, patient_id=principal.patient_id)
+    audit.record(
+        db,
+        principal.actor,
+        "message_thread.list",
+        target_type="patient",
+        target_id=principal.patient_id,
+        details={"count": len(threads)},
+    )
+    return _summaries(db, threads, for_patient=True)
+
+
+def patient_thread(
+    db: Session, principal: PatientPrincipal, thread_id: uuid.UUID
+) -> tuple[ThreadSummary, list[Message]]:
+    thread = _patient_thread(db, principal, thread_id)
+    _audit(db, principal.actor, "message_thread.read", thread)
+    return _summaries(db, [thread], for_patient=True)[0], repository.messages(db, thread.id)
+
+
+def patient_send(
+    db: Session, principal: PatientPrincipal, thread_id: uuid.UUID, content: str
+) -> Message:
+    thread = _patient_thread(db, principal, thread_id)
+    message = _add_message(db, thread, SenderType.PATIENT, None, content)
+    _audit(db, principal.actor, "message.create", thread, message_id=str(message.id))
+    return message
+
+
+def patient_mark_read(db: Session, principal: PatientPrincipal, message_id: uuid.UUID) -> Message:
+    message = db.get(Message, message_id)
+    if message is None:
+        raise NotFound(MESSAGE_NOT_FOUND)
+    thread = db.get(MessageThread, message.thread_id)
+    if thread is None or thread.patient_id != principal.patient_id:
+        audit.record_denied(
+            db, principal.actor, "message.read", target_type="message", target_id=message_id
+        )
+        raise NotFound(MESSAGE_NOT_FOUND)
+    return _mark_read(db, principal.actor, message, reader_is_patient=True)

@@ -1,0 +1,1 @@
+"""Remote-monitoring review: the doctor's tag vocabulary and AI tag suggestions for a scan session."""

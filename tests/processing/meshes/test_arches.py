@@ -1,0 +1,109 @@
+"""Arch detection: scanner metadata first, then geometry in any orientation, scale and winding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from ortholens.processing.meshes.arches import CONFIDENT, ArchGuess, classify_arch
+from ortholens.processing.meshes.synthetic_arches import make_arch
+from ortholens.processing.meshes.types import ArchType, ScannerMetadata
+
+SEEDS = (11, 12, 13)
+TRIANGLES = 15_000
+
+
+def _turned(mesh: trimesh.Trimesh, matrix: np.ndarray) -> trimesh.Trimesh:
+    copy = mesh.copy()
+    copy.apply_transform(matrix)
+    return copy
+
+
+def test_scanner_metadata_wins_over_geometry() -> None:
+    bite = make_arch(ArchType.BITE, 1, triangles=TRIANGLES)
+    guess = classify_arch(bite, ScannerMetadata(arch=ArchType.UPPER))
+    assert guess.arch is ArchType.UPPER
+    assert guess.confidence == 1.0
+    assert guess.source == "scanner"
+
+
+def test_metadata_without_an_arch_falls_back_to_geometry() -> None:
+    lower = make_arch(ArchType.LOWER, 2, triangles=TRIANGLES)
+    guess = classify_arch(lower, ScannerMetadata(patient_ref="A-17"))
+    assert guess.source == "geometry"
+    assert guess.arch is ArchType.LOWER
+
+
+@pytest.mark.parametrize("kind", list(ArchType))
+@pytest.mark.parametrize("seed", SEEDS)
+def test_each_kind_is_recognised_from_geometry(kind: ArchType, seed: int) -> None:
+    guess = classify_arch(make_arch(kind, seed, triangles=TRIANGLES))
+    assert guess.arch is kind, guess.reasons
+    assert CONFIDENT <= guess.confidence <= 1.0
+    assert guess.source == "geometry"
+
+
+@pytest.mark.parametrize("kind", list(ArchType))
+def test_upside_down_mirrored_and_rescaled_scans_keep_their_arch(kind: ArchType) -> None:
+    mesh = make_arch(kind, 21, triangles=TRIANGLES)
+    upside_down = trimesh.transformations.rotation_matrix(np.pi, [1.0, 0.0, 0.0])
+    mirror = np.diag([-1.0, 1.0, 1.0, 1.0])  # faces keep their order: normals now point inwards
+    in_inches = trimesh.transformations.scale_matrix(1 / 25.4)
+    in_inches[:3, 3] = [400.0, -90.0, 12.0]
+    for matrix in (upside_down, mirror, in_inches):
+        guess = classify_arch(_turned(mesh, matrix))
+        assert guess.arch is kind, (matrix, guess.reasons)
+        assert guess.confidence >= CONFIDENT
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        trimesh.creation.icosphere(subdivisions=4, radius=25.0),
+        trimesh.creation.box((30.0, 30.0, 30.0)).subdivide().subdivide().subdivide(),
+    ],
+    ids=["sphere", "cube"],
+)
+def test_non_dental_shapes_are_not_confidently_an_arch(shape: trimesh.Trimesh) -> None:
+    guess = classify_arch(shape)
+    assert guess.arch is None or guess.confidence < CONFIDENT
+    assert 0.0 <= guess.confidence <= 1.0
+
+
+def test_too_few_faces_gives_no_guess() -> None:
+    guess = classify_arch(trimesh.creation.box())
+    assert guess.arch is None
+    assert guess.confidence == 0.0
+
+
+def test_guess_serialises_for_the_api() -> None:
+    guess = classify_arch(make_arch(ArchType.UPPER, 3, triangles=TRIANGLES))
+    payload = guess.to_json()
+    assert payload["arch"] == "UPPER"
+    assert payload["source"] == "geometry"
+    assert 0.0 <= payload["confidence"] <= 1.0
+    assert payload["reasons"] and all(isinstance(r, str) for r in payload["reasons"])
+    assert ArchGuess(None, 0.0, "geometry").to_json()["arch"] is None
+
+
+def test_generator_is_deterministic_open_and_randomly_placed() -> None:
+    first = make_arch(ArchType.LOWER, 5, triangles=TRIANGLES)
+    again = make_arch(ArchType.LOWER, 5, triangles=TRIANGLES)
+    other = make_arch(ArchType.LOWER, 6, triangles=TRIANGLES)
+    assert np.array_equal(first.vertices, again.vertices)
+    assert np.array_equal(first.faces, again.faces)
+    assert not first.is_watertight  # scans are open at the base
+    assert not np.allclose(first.principal_inertia_vectors, other.principal_inertia_vectors)
+    width = np.sort(first.extents)[-1]
+    assert 40.0 < width < 90.0  # mm
+
+
+def test_face_counts_do_not_reveal_the_kind() -> None:
+    counts = {
+        kind: [len(make_arch(kind, seed, triangles=8_000).faces) for seed in range(4)]
+        for kind in ArchType
+    }
+    lows = [min(c) for c in counts.values()]
+    highs = [max(c) for c in counts.values()]
+    assert max(lows) < min(highs)  # the ranges overlap

@@ -1,0 +1,1 @@
+"""Tests of the scanner vendor connectors, against local stand-ins for the vendor APIs."""
