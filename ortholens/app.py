@@ -18,6 +18,9 @@ from ortholens.health.endpoints import router as health_router
 from ortholens.http.middleware import HttpMetrics, RequestContextMiddleware, security_headers
 from ortholens.http.problems import install_problem_handlers
 from ortholens.image.endpoints import router as image_router
+from ortholens.intraoral.endpoints import router as intraoral_router
+from ortholens.intraoral.export_endpoints import router as scan_export_router
+from ortholens.intraoral.itero_endpoints import router as itero_router
 from ortholens.job.endpoints import router as job_router
 from ortholens.messaging.endpoints import router as messaging_router
 from ortholens.notify.endpoints import router as notify_router
@@ -48,6 +51,9 @@ API_ROUTERS = [
     messaging_router,
     notify_router,
     dashboard_router,
+    itero_router,
+    scan_export_router,
+    intraoral_router,
 ]
 
 

@@ -369,6 +369,101 @@ def import_photos(
     )
 
 
+@import_app.command("scans")
+@_friendly
+def import_scans(
+    path: Annotated[
+        Path, typer.Argument(exists=True, help="A scan file, a scanner's ZIP, or a folder of them.")
+    ],
+    patient: Annotated[
+        uuid.UUID | None,
+        typer.Option(help="The patient; without it, the scanner's metadata must name one."),
+    ] = None,
+    clinic: Annotated[
+        uuid.UUID | None, typer.Option(help="The clinic, when no --patient is given.")
+    ] = None,
+) -> None:
+    """Import intraoral scans (STL, PLY, OBJ, 3MF, 3Shape .dcm, ZIP): one scan set per file.
+
+    Scans whose metadata names no known patient go to the pending queue; web views and thumbnails
+    are prepared by the worker afterwards.
+    """
+    from ortholens.audit.service import SYSTEM
+    from ortholens.intraoral.arches_in import read_arches
+    from ortholens.intraoral.service import Importer, import_scan_set
+    from ortholens.intraoral.tasks import scan_limits
+    from ortholens.kit.errors import InvalidInput
+    from ortholens.models import Clinic, ImageSource, Patient
+
+    files = (
+        [path]
+        if path.is_file()
+        else sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    )
+    if not files:
+        raise InvalidInput("No files to import.")
+    with _runtime() as runtime:
+        with transaction(runtime.session_factory) as session:
+            found = session.get(Patient, patient) if patient else None
+            if patient and found is None:
+                raise InvalidInput("No patient with this id.")
+            clinic_id = found.clinic_id if found else clinic
+            if clinic_id is None or session.get(Clinic, clinic_id) is None:
+                raise InvalidInput("Say which patient (--patient) or clinic (--clinic).")
+        importer = Importer(SYSTEM, clinic_id, None, ImageSource.IMPORT)
+        limits = scan_limits(runtime.settings.max_scan_upload_mb)
+        imported = pending = skipped = 0
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("importing", total=len(files) * 2)
+            for file in files:
+                name = file.name if path.is_file() else str(file.relative_to(path))
+                done = 0
+                try:
+                    bar.update(task, description=f"reading {name}")
+                    data = file.read_bytes()
+                    arches = read_arches(data, file.name, limits)
+                    bar.advance(task)
+                    done = 1
+                    bar.update(task, description=f"recording {name}")
+                    with transaction(runtime.session_factory) as session:
+                        owner = session.get(Patient, patient) if patient else None
+                        outcome = import_scan_set(
+                            session,
+                            runtime.store,
+                            importer,
+                            arches,
+                            owner,
+                            bundle=data if data[:4] == b"PK\x03\x04" else None,
+                        )
+                        summary = ", ".join(
+                            (image.category or "arch unknown").removeprefix("SCAN_").lower()
+                            for image in outcome.images
+                        )
+                except InvalidInput as exc:
+                    skipped += 1
+                    bar.console.print(f"[yellow]skipped[/] {name}: {exc.detail}")
+                    bar.advance(task, 2 - done)
+                    continue
+                bar.advance(task)
+                if outcome.pending:
+                    pending += len(outcome.pending)
+                    bar.console.print(
+                        f"[cyan]pending[/] {name}: no known patient; assign it in OrthoLens"
+                    )
+                else:
+                    imported += len(outcome.images)
+                    bar.console.print(f"[green]imported[/] {name}: {summary}")
+    console.print(
+        f"Imported {imported} arches; {pending} wait in the pending queue; {skipped} files skipped."
+    )
+
+
 @storage_app.command("check")
 @_friendly
 def storage_check(

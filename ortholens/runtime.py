@@ -28,6 +28,9 @@ TASK_MODULES: list[str] = [
     "ortholens.image.tasks",
     "ortholens.upload.tasks",
     "ortholens.notify.tasks",
+    "ortholens.intraoral.tasks",
+    "ortholens.intraoral.itero_tasks",
+    "ortholens.intraoral.export_tasks",
 ]
 
 

@@ -172,15 +172,16 @@ CurrentStaff = Annotated[StaffPrincipal, Depends(current_staff)]
 CurrentPatient = Annotated[PatientPrincipal, Depends(current_patient)]
 
 
-def RequirePermission(permission: Permission) -> Any:  # noqa: N802 - reads as a type in signatures
+def RequirePermission(permission: Permission, *, full_scope: bool = False) -> Any:  # noqa: N802 - reads as a type in signatures
     """`Annotated[Authorized, RequirePermission(p)]`: staff whose role grants `p`; others get an
-    audited 403."""
+    audited 403. With `full_scope`, a limited grant (front desk capture: photos and documents
+    only) is refused too: for routes that only handle X-ray, CBCT or 3D data."""
 
     def require(request: Request, db: SessionDep, principal: CurrentStaff) -> Authorized:
         if principal.mfa_enrollment_required:
             raise Forbidden("Your clinic requires two-factor sign-in: set it up first.")
         scope = grant(principal.role, permission)
-        if scope is None:
+        if scope is None or (full_scope and scope is not Scope.FULL):
             audit.record_denied(
                 db,
                 principal.actor,
@@ -191,6 +192,7 @@ def RequirePermission(permission: Permission) -> Any:  # noqa: N802 - reads as a
         return Authorized(principal=principal, permission=permission, scope=scope)
 
     require.__ortholens_permission__ = permission  # type: ignore[attr-defined]
+    require.__ortholens_full_scope__ = full_scope  # type: ignore[attr-defined]
     return Depends(require)
 
 

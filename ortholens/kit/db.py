@@ -118,6 +118,29 @@ def defer_on_rollback(session: Session, write: Callable[[Session], None]) -> Non
     session.info.setdefault(_ON_ROLLBACK, []).append(write)
 
 
+_ON_COMMIT = "ortholens.on_commit"
+
+
+def defer_on_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run `action` once `session`'s transaction has committed (never if it rolls back).
+
+    For side effects outside the database that must not happen unless the rows did: deleting an
+    object the committed rows no longer refer to.
+    """
+    session.info.setdefault(_ON_COMMIT, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_on_commit(session: Session) -> None:
+    for action in session.info.pop(_ON_COMMIT, []):
+        action()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_on_rollback(session: Session) -> None:
+    session.info.pop(_ON_COMMIT, None)
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session that commits when the block ends and rolls back if it raises."""

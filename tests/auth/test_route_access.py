@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from ortholens.app import create_app
 from ortholens.auth.deps import current_patient, current_staff, public
-from ortholens.auth.policy import Permission, allowed
+from ortholens.auth.policy import Permission, Scope, grant
 from ortholens.models import Role
 from ortholens.runtime import Runtime
 from tests.factories import create_clinic, create_patient, create_user, patient_token, sign_in
@@ -38,6 +38,14 @@ def declaration(route: RouteContext) -> tuple[str, Permission | None]:
         permission = getattr(call, "__ortholens_permission__", None)
         if permission is not None:
             return "permission", permission
+    return _without_permission(calls)
+
+
+def needs_full_scope(route: RouteContext) -> bool:
+    return any(getattr(c, "__ortholens_full_scope__", False) for c in _calls(route.dependant))
+
+
+def _without_permission(calls: list[Any]) -> tuple[str, Permission | None]:
     if public in calls:
         return "public", None
     if current_patient in calls:
@@ -137,7 +145,10 @@ def test_role_by_route_matrix(
                 response = call(client, method, path, tokens[role.value])
                 if kind == "permission":
                     assert permission is not None
-                    expect_refused = not allowed(role, permission)
+                    scope = grant(role, permission)
+                    expect_refused = scope is None or (
+                        needs_full_scope(route) and scope is not Scope.FULL
+                    )
                     refused = response.status_code == 403
                     if refused != expect_refused or is_unauthenticated(response):
                         mismatches.append(
