@@ -4,9 +4,11 @@ Finds objects no row refers to, rows whose objects are gone, and originals whose
 match their SHA-256. Repairs only what is safe: orphaned objects are deleted, missing variants are
 rebuilt by re-processing. A missing or altered original is reported, never "fixed".
 
-An orphan is an object outside the folder of every known image (`{clinic}/{patient}/{kind}/{id}/`).
-Objects inside a known image's folder are left alone even when no row names them yet: a worker may
-have stored variants it has not committed, and a re-run of its job reuses them.
+An orphan is an object outside the folder of every known image (`{clinic}/{patient}/{kind}/{id}/`)
+that nothing else refers to either: a pending scan, the upload of an unfinished background import,
+or the file of an export job. Objects inside a known image's folder are left alone even when no row
+names them yet: a worker may have stored variants it has not committed, and a re-run of its job
+reuses them.
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
 from ortholens.kit.jobs import request_job
+from ortholens.kit.jobs.record import Job, JobStatus
 from ortholens.kit.storage import ObjectMissing, ObjectStore
-from ortholens.models import Image, ImageStatus
+from ortholens.models import FileType, Image, ImageStatus, PendingScan, PendingScanStatus
+
+# The job that rebuilds an image's variants, per kind of image.
+_REPROCESS = {FileType.PHOTO: "image.process", FileType.SCAN_3D: "intraoral.derive"}
 
 
 @dataclass
@@ -77,8 +83,32 @@ def _check_image(
         report.missing_variants.append(image_id)
         if repair and image_id not in report.missing_originals:
             image.status, image.variants = ImageStatus.UPLOADED, {}
-            request_job(session, "image.process", {"image_id": image_id}, clinic_id=image.clinic_id)
+            request_job(
+                session,
+                _REPROCESS.get(image.file_type, "image.process"),
+                {"image_id": image_id},
+                clinic_id=image.clinic_id,
+            )
             report.repaired.append(f"re-processing image {image_id}")
+
+
+def _other_references(session: Session) -> set[str]:
+    """Keys referred to by something other than an image row."""
+    keys = set(
+        session.scalars(
+            select(PendingScan.original_key).where(PendingScan.status == PendingScanStatus.PENDING)
+        )
+    )
+    for args, result, status in session.execute(
+        select(Job.args, Job.result, Job.status).where(
+            Job.name.in_(("intraoral.import", "intraoral.export"))
+        )
+    ):
+        if status in (JobStatus.QUEUED, JobStatus.RUNNING) and args.get("upload_key"):
+            keys.add(str(args["upload_key"]))
+        if status is JobStatus.SUCCEEDED and result and result.get("key"):
+            keys.add(str(result["key"]))
+    return keys
 
 
 def check_storage(
@@ -103,6 +133,7 @@ def check_storage(
         if progress:
             progress(done, len(images))
     folders = {key.rsplit("/", 1)[0] for key in referenced}
+    referenced.update(_other_references(session))
     report.orphan_objects = [
         key
         for key in store.iter_keys()

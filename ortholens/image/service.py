@@ -139,7 +139,8 @@ def list_gallery(
         details={"count": len(images)},
     )
     items = [
-        gallery_item(db, store, auth, image, expires_in=url_seconds, original=False) for image in images
+        gallery_item(db, store, auth, image, expires_in=url_seconds, original=False)
+        for image in images
     ]
     return items, encode_cursor(images[-1]) if more and images else None
 

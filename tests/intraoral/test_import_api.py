@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ortholens.app import create_app
 from ortholens.kit.jobs import Job, JobStatus
-from ortholens.models import Clinic, Image, Patient, PendingScan, Role, User
+from ortholens.models import Clinic, Image, ImageStatus, Patient, PendingScan, Role, User
 from ortholens.processing.meshes.types import ArchType
 from ortholens.runtime import Runtime, build_runtime
 from tests.conftest import make_settings
@@ -334,3 +334,31 @@ def test_the_cli_imports_a_folder_and_reports_pending_and_skipped(
     assert "3 wait in the pending queue" in unknown.output
     missing = run_cli("import", "scans", folder, "--patient", uuid.uuid4())  # type: ignore[operator]
     assert missing.exit_code == 2 and "No patient" in missing.output
+
+
+def test_storage_check_keeps_pending_scans_and_rebuilds_a_missing_web_mesh(
+    client: TestClient, runtime: Runtime, clinic: Clinic, doctor: User, patient: Patient
+) -> None:
+    from ortholens.image.integrity import check_storage
+    from ortholens.kit.db import transaction
+
+    headers = sign_in(client, doctor)
+    scan = send(client, headers, scan_files.stl(ArchType.UPPER), "u.stl", patient).json()["scans"][
+        0
+    ]  # type: ignore[attr-defined]
+    send(client, headers, scan_files.stl(ArchType.LOWER), "l.stl", clinic=clinic)  # pending
+    run_jobs(runtime)
+    with runtime.session_factory() as db:
+        image = db.get(Image, uuid.UUID(scan["id"]))
+        assert image is not None
+        web_key = image.variants["web_mesh"]
+    runtime.store.delete(web_key)
+    with transaction(runtime.session_factory) as db:
+        report = check_storage(db, runtime.store, repair=True)
+    assert report.orphan_objects == []  # the pending scan's file is not an orphan
+    assert report.missing_variants == [scan["id"]]
+    run_jobs(runtime)
+    with runtime.session_factory() as db:
+        image = db.get(Image, uuid.UUID(scan["id"]))
+        assert image is not None and image.status is ImageStatus.READY
+        assert runtime.store.head(image.variants["web_mesh"]) is not None
