@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 ANALYTICS_WINDOW_DAYS = 30
 # (lowest rate, tier), highest first.
@@ -70,4 +71,31 @@ def compliance_entry(
         counted_from=counted_from,
         days_since=days_between(counted_from, now),
         frequency_days=frequency_days,
+    )
+
+
+class MonitoredPatient(Protocol):
+    """What the compliance rule reads of a patient (the `Patient` model has it all)."""
+
+    @property
+    def id(self) -> object: ...
+    @property
+    def onboarded_at(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def scan_frequency_days(self) -> int: ...
+
+
+def patient_compliance(
+    patient: MonitoredPatient, last_scan_at: datetime | None, now: datetime
+) -> ComplianceEntry:
+    """The compliance entry of a patient whose latest scan session is `last_scan_at`."""
+    return compliance_entry(
+        patient.id,
+        last_scan_at=last_scan_at,
+        onboarded_at=patient.onboarded_at,
+        created_at=patient.created_at,
+        frequency_days=patient.scan_frequency_days,
+        now=now,
     )

@@ -15,8 +15,8 @@ from ortholens.dashboard import repository
 from ortholens.dashboard.rules import (
     ANALYTICS_WINDOW_DAYS,
     ComplianceEntry,
-    compliance_entry,
     discount_tier,
+    patient_compliance,
     percentage,
 )
 from ortholens.dashboard.schemas import FeedItem, OverduePatient, Summary, TagAnalytics
@@ -43,14 +43,7 @@ def compliance(
     return [
         (
             patient,
-            compliance_entry(
-                patient.id,
-                last_scan_at=last_at,
-                onboarded_at=patient.onboarded_at,
-                created_at=patient.created_at,
-                frequency_days=patient.scan_frequency_days,
-                now=now,
-            ),
+            patient_compliance(patient, last_at, now),
         )
         for patient, last_at in repository.active_patients_with_last_scan(db, clinic_id)
     ]

@@ -7,10 +7,9 @@ and is audited, one event per image.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
@@ -20,7 +19,8 @@ from ortholens.auth.policy import Permission, Scope, grant
 from ortholens.image import repository
 from ortholens.image.repository import GalleryFilter
 from ortholens.kit.db import utcnow
-from ortholens.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ortholens.kit.errors import Conflict, Forbidden, NotFound
+from ortholens.kit.paging import decode_cursor, encode_cursor
 from ortholens.kit.storage import ObjectStore
 from ortholens.models import FileType, Image, Role
 from ortholens.patient.service import find_patient
@@ -98,18 +98,6 @@ def gallery_item(
     return GalleryItem(image, urls)
 
 
-def encode_cursor(image: Image) -> str:
-    return base64.urlsafe_b64encode(f"{image.created_at.isoformat()}|{image.id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, image_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(at), uuid.UUID(image_id)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("This cursor is not valid; start from the first page.") from None
-
-
 def list_gallery(
     db: Session,
     store: ObjectStore,
@@ -142,7 +130,7 @@ def list_gallery(
         gallery_item(db, store, auth, image, expires_in=url_seconds, original=False)
         for image in images
     ]
-    return items, encode_cursor(images[-1]) if more and images else None
+    return items, encode_cursor(images[-1].created_at, images[-1].id) if more and images else None
 
 
 def _scoped_image(db: Session, auth: Authorized, image_id: uuid.UUID, action: str) -> Image:

@@ -19,14 +19,13 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session
 
-from ortholens.audit.service import Actor
 from ortholens.intraoral import itero, service
 from ortholens.intraoral.arches_in import ArchIn, read_arches
 from ortholens.intraoral.tasks import scan_limits
 from ortholens.kit.db import transaction
 from ortholens.kit.errors import InvalidInput
 from ortholens.kit.jobs import JobContext, job_handler
-from ortholens.models import ActorType, ImageSource, Patient, PatientStatus
+from ortholens.models import ImageSource, Patient, PatientStatus
 from ortholens.processing.meshes.arches import classify_arch
 from ortholens.processing.meshes.types import ArchType, ScannerType
 from ortholens.runtime import Runtime
@@ -122,16 +121,8 @@ def sync_itero_scans(
 ) -> dict[str, Any]:
     """Import the iTero scans `scan_ids` of the clinic (see the module docstring)."""
     runtime: Runtime = ctx.resources
-    clinic = uuid.UUID(clinic_id)
-    user = uuid.UUID(user_id) if user_id else None
-    importer = service.Importer(
-        actor=Actor(ActorType.USER, user, clinic)
-        if user
-        else Actor(ActorType.SYSTEM, None, clinic),
-        clinic_id=clinic,
-        user_id=user,
-        source=ImageSource.ITERO,
-    )
+    importer = service.Importer.in_job(clinic_id, user_id, ImageSource.ITERO)
+    clinic = importer.clinic_id
     key = runtime.secrets.storage_encryption_key
     with ctx.snapshot() as read:
         integration = itero.require_integration(read, clinic)

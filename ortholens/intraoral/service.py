@@ -29,6 +29,7 @@ from ortholens.kit.errors import Conflict, InvalidInput, NotFound
 from ortholens.kit.jobs import request_job
 from ortholens.kit.storage import ObjectStore
 from ortholens.models import (
+    ActorType,
     FileType,
     Image,
     ImageSource,
@@ -54,6 +55,14 @@ class Importer:
     clinic_id: uuid.UUID
     user_id: uuid.UUID | None
     source: ImageSource
+
+    @classmethod
+    def in_job(cls, clinic_id: str, user_id: str | None, source: ImageSource) -> Importer:
+        """The importer a background job acts for: the user who asked, else the system."""
+        clinic = uuid.UUID(clinic_id)
+        user = uuid.UUID(user_id) if user_id else None
+        actor_type = ActorType.USER if user else ActorType.SYSTEM
+        return cls(audit.Actor(actor_type, user, clinic), clinic, user, source)
 
 
 @dataclass

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ortholens.audit.service import Actor
 from ortholens.intraoral import service
 from ortholens.intraoral.arches_in import read_arches
 from ortholens.intraoral.keys import arch_key
@@ -20,7 +19,7 @@ from ortholens.kit.db import defer_on_commit, transaction
 from ortholens.kit.errors import InvalidInput
 from ortholens.kit.jobs import JobContext, job_handler
 from ortholens.kit.storage import ObjectStore
-from ortholens.models import ActorType, Image, ImageSource, ImageStatus, Patient
+from ortholens.models import Image, ImageSource, ImageStatus, Patient
 from ortholens.processing.meshes.decimate import web_mesh
 from ortholens.processing.meshes.readers import read_mesh_file
 from ortholens.processing.meshes.thumbnail import THUMBNAIL_MEDIA_TYPE, render_thumbnail
@@ -125,16 +124,7 @@ def import_in_background(
         store.delete(upload_key)  # a refused file leaves nothing behind
         raise
     ctx.progress(0.7, "recording the scans")
-    clinic = uuid.UUID(clinic_id)
-    user = uuid.UUID(user_id) if user_id else None
-    importer = service.Importer(
-        actor=Actor(ActorType.USER, user, clinic)
-        if user
-        else Actor(ActorType.SYSTEM, None, clinic),
-        clinic_id=clinic,
-        user_id=user,
-        source=ImageSource(source),
-    )
+    importer = service.Importer.in_job(clinic_id, user_id, ImageSource(source))
     patient = ctx.session.get(Patient, uuid.UUID(patient_id)) if patient_id else None
     outcome = service.import_scan_set(
         ctx.session,

@@ -10,11 +10,14 @@ from ortholens.http.schemas import ApiModel
 from ortholens.models import SenderType
 
 MAX_MESSAGE_CHARS = 5000
+MAX_SUBJECT_CHARS = 200
 # Surrounding whitespace is dropped first, so a message of spaces is refused as empty.
 Content = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)
 ]
-Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Subject = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SUBJECT_CHARS)
+]
 
 
 class ThreadCreate(ApiModel):

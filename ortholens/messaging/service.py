@@ -18,8 +18,9 @@ from ortholens.auth.deps import Authorized, PatientPrincipal
 from ortholens.clinic.tenancy import find_in_clinic
 from ortholens.kit import events
 from ortholens.kit.db import utcnow
-from ortholens.kit.errors import NotFound
+from ortholens.kit.errors import InvalidInput, NotFound
 from ortholens.messaging import repository
+from ortholens.messaging.schemas import MAX_MESSAGE_CHARS, MAX_SUBJECT_CHARS
 from ortholens.models import Message, MessageThread, Role, SenderType
 from ortholens.patient.service import find_patient
 
@@ -58,6 +59,16 @@ def _audit(
     )
 
 
+def _text(value: str, what: str, limit: int) -> str:
+    """Trimmed text within its limit; the API's schemas say the same, pages rely on this."""
+    text = value.strip()
+    if not text:
+        raise InvalidInput(f"The {what} is empty.")
+    if len(text) > limit:
+        raise InvalidInput(f"The {what} is too long (at most {limit} characters).")
+    return text
+
+
 def _add_message(
     db: Session,
     thread: MessageThread,
@@ -70,7 +81,7 @@ def _add_message(
         thread_id=thread.id,
         sender_type=sender_type,
         sender_user_id=sender_user_id,
-        content=content.strip(),
+        content=_text(content, "message", MAX_MESSAGE_CHARS),
     )
     db.add(message)
     thread.updated_at = utcnow()  # threads sort by their latest message
@@ -102,7 +113,7 @@ def create_thread(
     thread = MessageThread(
         clinic_id=patient.clinic_id,
         patient_id=patient.id,
-        subject=subject.strip(),
+        subject=_text(subject, "subject", MAX_SUBJECT_CHARS),
         created_by_id=auth.principal.user_id,
     )
     db.add(thread)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
 from ortholens.auth.deps import PatientPrincipal
-from ortholens.dashboard.rules import compliance_entry
+from ortholens.dashboard.rules import patient_compliance
 from ortholens.kit.db import utcnow
 from ortholens.models import Patient, PatientStatus, PushSubscription, ScanSession
 from ortholens.notify.webpush import PushPayload, check_endpoint_url
@@ -148,14 +148,7 @@ def due_for_reminder(db: Session, now: datetime) -> list[DuePatient]:
     )
     due = []
     for patient, last_at in rows:
-        entry = compliance_entry(
-            patient.id,
-            last_scan_at=last_at,
-            onboarded_at=patient.onboarded_at,
-            created_at=patient.created_at,
-            frequency_days=patient.scan_frequency_days,
-            now=now,
-        )
+        entry = patient_compliance(patient, last_at, now)
         # Due on the day the frequency is reached, and every day after until they scan.
         if entry.days_since >= entry.frequency_days:
             due.append(DuePatient(patient.id, patient.clinic_id, entry.days_since))

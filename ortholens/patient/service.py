@@ -27,9 +27,9 @@ from ortholens.auth import repository as auth_repository
 from ortholens.auth.deps import StaffPrincipal
 from ortholens.auth.policy import Permission, allowed
 from ortholens.auth.tokens import INVITE_TTL, token_digest
-from ortholens.clinic.tenancy import target_clinic
+from ortholens.clinic.tenancy import find_in_clinic, target_clinic
 from ortholens.kit.db import utcnow
-from ortholens.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ortholens.kit.errors import Conflict, Forbidden, InvalidInput
 from ortholens.models import Patient, PatientInvite, PatientStatus, Role
 from ortholens.patient import repository
 from ortholens.patient.schemas import PatientCreate, PatientUpdate
@@ -66,15 +66,15 @@ def find_patient(
 ) -> Patient:
     """The patient if it is in the principal's clinics; else NotFound (audited as a denied
     `action` when the patient exists in another clinic)."""
-    patient = repository.get(session, patient_id)
-    scope = principal.clinic_scope
-    if patient is not None and (scope is None or patient.clinic_id == scope):
-        return patient
-    if patient is not None:
-        audit.record_denied(
-            session, principal.actor, action, target_type=TARGET, target_id=patient_id
-        )
-    raise NotFound(NOT_FOUND)
+    return find_in_clinic(
+        session,
+        principal,
+        Patient,
+        patient_id,
+        action=action,
+        target_type=TARGET,
+        not_found=NOT_FOUND,
+    )
 
 
 def _record(

@@ -102,6 +102,6 @@ def latest_reviewed_session(session: Session, patient_id: uuid.UUID) -> ScanSess
             ScanSession.patient_id == patient_id,
             ScanSession.status != ScanSessionStatus.PENDING,
         )
-        .order_by(ScanSession.reviewed_at.desc(), ScanSession.created_at.desc())
+        .order_by(ScanSession.reviewed_at.desc().nulls_last(), ScanSession.created_at.desc())
         .limit(1)
     ).first()

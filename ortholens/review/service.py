@@ -10,10 +10,8 @@ push to the patient.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +24,7 @@ from ortholens.image.service import GalleryItem, gallery_item
 from ortholens.kit import events
 from ortholens.kit.db import utcnow
 from ortholens.kit.errors import Conflict, InvalidInput
+from ortholens.kit.paging import decode_cursor, encode_cursor
 from ortholens.kit.storage import ObjectStore
 from ortholens.models import (
     AiTagSuggestion,
@@ -43,6 +42,7 @@ NOT_FOUND = "No scan session with this id."
 TARGET = "scan_session"
 SCAN_REVIEWED = "scan.reviewed"
 PREVIEW_MEDIA_TYPE = "image/jpeg"
+MAX_NOTES_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,6 @@ class SessionView:
     tag_set: TagSet | None
     suggestion: AiTagSuggestion | None
     previous_session_id: uuid.UUID | None
-
-
-def encode_cursor(scan: ScanSession) -> str:
-    return base64.urlsafe_b64encode(f"{scan.created_at.isoformat()}|{scan.id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, scan_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(at), uuid.UUID(scan_id)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("This cursor is not valid; start from the first page.") from None
 
 
 def list_queue(
@@ -94,7 +82,7 @@ def list_queue(
         target_type=TARGET,
         details={"count": len(rows), "status": status.value if status else None},
     )
-    return rows, encode_cursor(rows[-1][0]) if more and rows else None
+    return rows, encode_cursor(rows[-1][0].created_at, rows[-1][0].id) if more and rows else None
 
 
 def _scoped(db: Session, auth: Authorized, scan_id: uuid.UUID, action: str) -> ScanSession:
@@ -257,6 +245,8 @@ def submit_tags(
 ) -> TagSet:
     """Record the doctor's review: the tag set, and the session REVIEWED by them, together."""
     tags = validate_tag_set(overall_tracking, oral_hygiene, detail_tags)
+    if notes is not None and len(notes) > MAX_NOTES_CHARS:
+        raise InvalidInput(f"Notes may be at most {MAX_NOTES_CHARS} characters long.")
     scan = _scoped(db, auth, scan_id, "scan_session.review")
     if repository.tag_set_of(db, scan.id) is not None:
         raise Conflict("This scan session was already reviewed.")

@@ -6,7 +6,20 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ortholens.runtime import Runtime
-from ortholens.web import account, audit_trail, pages, patients, photos, portal, sign_in, staff
+from ortholens.web import (
+    account,
+    audit_trail,
+    messages_page,
+    monitoring,
+    pages,
+    patients,
+    photos,
+    portal,
+    review_page,
+    scans,
+    sign_in,
+    staff,
+)
 from ortholens.web.routing import install_page_errors
 from ortholens.web.templating import STATIC_DIR
 from ortholens.web.vendor import report_missing_assets
@@ -23,7 +36,12 @@ PAGE_ROUTERS = [
     audit_trail.router,
     patients.router,
     photos.router,
+    scans.router,
     portal.router,
+    monitoring.router,
+    review_page.router,
+    messages_page.router,
+    messages_page.portal_router,
 ]
 
 

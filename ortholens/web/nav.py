@@ -77,6 +77,24 @@ staff_nav.add(
     )
 )
 staff_nav.add(
+    NavItem(
+        "Monitoring",
+        "/monitoring",
+        section="clinical",
+        icon="pulse",
+        permission=Permission.MONITORING_READ,
+    )
+)
+staff_nav.add(
+    NavItem(
+        "Messages",
+        "/messages",
+        section="clinical",
+        icon="mail",
+        permission=Permission.MESSAGES_READ,
+    )
+)
+staff_nav.add(
     NavItem("Staff", "/staff", section="admin", icon="badge", permission=Permission.STAFF_MANAGE)
 )
 staff_nav.add(
@@ -88,4 +106,5 @@ staff_nav.add(NavItem("Account", "/account", section="account", icon="user"))
 portal_nav = NavRegistry(sections=("main",))
 portal_nav.add(NavItem("Home", "/portal", icon="home"))
 portal_nav.add(NavItem("Photos", "/portal/scan", icon="camera"))
+portal_nav.add(NavItem("Messages", "/portal/messages", icon="mail"))
 portal_nav.add(NavItem("Help", "/portal/help", icon="help"))

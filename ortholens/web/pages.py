@@ -1,12 +1,12 @@
-"""The shell's pages: staff home, system status (with its htmx fragment), the portal's help page
-and its web app manifest."""
+"""The shell's pages: staff home, system status (with its htmx fragment), the portal's help page,
+its web app manifest and its service worker."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from ortholens.auth.deps import Public
 from ortholens.auth.policy import Permission, allowed
@@ -18,6 +18,7 @@ from ortholens.web.routing import PageRoute, PortalRoute
 from ortholens.web.templating import (
     BACKGROUND_COLOR,
     PRODUCT_NAME,
+    STATIC_DIR,
     THEME_COLOR,
     render,
     static_url,
@@ -98,3 +99,14 @@ def manifest() -> JSONResponse:
         ],
     }
     return JSONResponse(body, media_type="application/manifest+json")
+
+
+@portal_router.get("/sw.js", dependencies=[Public])
+def service_worker() -> FileResponse:
+    """The portal's service worker (push notifications), from the site root so that it may
+    control every page; never cached, so an update reaches phones on their next visit."""
+    return FileResponse(
+        STATIC_DIR / "portal" / "sw.js",
+        media_type="text/javascript",
+        headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"},
+    )

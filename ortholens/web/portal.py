@@ -1,23 +1,33 @@
 """The patient portal's own pages: registration from an invitation (`/register/{token}`), sign-in
-and sign-out, the refresh hop, and the portal home. Mobile first."""
+and sign-out, the refresh hop, and the portal home (also at `/home`, where notifications lead).
+Mobile first."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import EmailStr, TypeAdapter, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ortholens.auth.deps import Public, SignerDep
 from ortholens.clinic import repository as clinic_repository
 from ortholens.consent import service as consent_service
+from ortholens.dashboard.rules import patient_compliance
 from ortholens.http.deps import RuntimeDep, SessionDep
 from ortholens.kit.db import utcnow
 from ortholens.kit.errors import OrthoLensError, TooManyRequests, Unauthorized
-from ortholens.models import ConsentKind
+from ortholens.messaging import service as messaging
+from ortholens.models import ConsentKind, Patient, ScanSession, ScanSessionStatus, TagSet
 from ortholens.patient_auth import service as patient_auth
+from ortholens.review import repository as review_repository
+from ortholens.review.vocabulary import OralHygiene, OverallTracking
 from ortholens.web.auth import FormCsrf, PageCsrf, PatientPage, refresh_hop
 from ortholens.web.routing import PATIENT_LOGIN, PageResponse, PortalRoute, redirect, safe_next
 from ortholens.web.scan_wizard import ARCH, WIZARD_STEPS
@@ -198,9 +208,85 @@ def register(
 # ---- Home ----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NextScan:
+    """When the next progress photos are due: the last check-in (or the onboarding) plus the
+    patient's scan frequency, as the clinic's compliance figure counts it."""
+
+    due_at: datetime
+    days_left: int  # negative when overdue
+    last_scan_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """The practice's latest verdict on the patient's photos, in the patient's words."""
+
+    reviewed_at: datetime | None
+    needs_retake: bool
+    tracking: str | None
+    hygiene: str | None
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    next_scan: NextScan
+    last_review: ReviewResult | None
+    awaiting_since: datetime | None  # photos sent and not reviewed yet
+
+
+def _last_scan_at(db: Session, patient_id: uuid.UUID) -> datetime | None:
+    return db.scalars(
+        select(ScanSession.created_at)
+        .where(ScanSession.patient_id == patient_id)
+        .order_by(ScanSession.created_at.desc())
+        .limit(1)
+    ).first()
+
+
+def _awaiting_since(db: Session, patient_id: uuid.UUID) -> datetime | None:
+    """When the latest photos that wait for review were sent (None when nothing waits)."""
+    latest = db.scalars(
+        select(ScanSession)
+        .where(ScanSession.patient_id == patient_id, ScanSession.image_count > 0)
+        .order_by(ScanSession.created_at.desc())
+        .limit(1)
+    ).first()
+    pending = latest is not None and latest.status is ScanSessionStatus.PENDING
+    return latest.created_at if latest is not None and pending else None
+
+
+def _last_review(db: Session, patient_id: uuid.UUID) -> ReviewResult | None:
+    scan = review_repository.latest_reviewed_session(db, patient_id)
+    if scan is None:
+        return None
+    tag_set: TagSet | None = review_repository.tag_set_of(db, scan.id)
+    return ReviewResult(
+        reviewed_at=scan.reviewed_at,
+        needs_retake=scan.status is ScanSessionStatus.NEEDS_RETAKE,
+        tracking=OverallTracking(tag_set.overall_tracking).label if tag_set else None,
+        hygiene=OralHygiene(tag_set.oral_hygiene).label if tag_set else None,
+    )
+
+
+def monitoring_status(db: Session, patient: Patient, now: datetime) -> Monitoring:
+    """What the home page tells the patient about their remote monitoring."""
+    last_at = _last_scan_at(db, patient.id)
+    entry = patient_compliance(patient, last_at, now)
+    due_at = entry.counted_from + timedelta(days=entry.frequency_days)
+    return Monitoring(
+        next_scan=NextScan(due_at, entry.frequency_days - entry.days_since, last_at),
+        last_review=_last_review(db, patient.id),
+        awaiting_since=_awaiting_since(db, patient.id),
+    )
+
+
 @router.get("/portal")
-def portal_home(request: Request, db: SessionDep, principal: PatientPage) -> Response:
-    """The patient's home: a welcome, their consents, and what they can do now."""
+def portal_home(
+    request: Request, db: SessionDep, runtime: RuntimeDep, principal: PatientPage
+) -> Response:
+    """The patient's home: when photos are due, the latest review, messages, notifications and
+    their consents."""
     patient = patient_auth.own_profile(db, principal)
     now = utcnow()
     consents = [
@@ -208,11 +294,26 @@ def portal_home(request: Request, db: SessionDep, principal: PatientPage) -> Res
         for consent in consent_service.list_own_consents(db, principal)
     ]
     clinic = clinic_repository.get_clinic(db, patient.clinic_id)
+    threads = messaging.patient_threads(db, principal)
     return render(
         request,
         "portal/home.html",
-        {"patient": patient, "clinic": clinic, "consents": consents},
+        {
+            "patient": patient,
+            "clinic": clinic,
+            "consents": consents,
+            "monitoring": monitoring_status(db, patient, now),
+            "threads": threads[:3],
+            "unread": sum(summary.unread_count for summary in threads),
+            "vapid_public_key": runtime.vapid.public_key_b64url,
+        },
     )
+
+
+@router.get("/home", dependencies=[Public])
+def home_alias() -> Response:
+    """Where notifications lead (`ortholens.notify`): the portal home."""
+    return RedirectResponse("/portal", status_code=303)
 
 
 # ---- Scan wizard ---------------------------------------------------------------------------------

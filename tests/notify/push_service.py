@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -28,14 +27,13 @@ from typing import Any
 
 import http_ece
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, Request, Response
 
 from ortholens.notify.webpush import PushTarget
+from tests.threaded_server import listening_socket, serve_in_thread
 
-START_TIMEOUT = 15.0
 MAX_VAPID_LIFETIME = 24 * 60 * 60
 
 
@@ -154,30 +152,10 @@ class LocalPushService:
 @contextmanager
 def running_push_service() -> Iterator[LocalPushService]:
     """A push service served by uvicorn in a background thread on 127.0.0.1 and a free port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
+    sock = listening_socket()
     service = LocalPushService(origin=f"http://127.0.0.1:{sock.getsockname()[1]}")
-    server = uvicorn.Server(
-        uvicorn.Config(service._app(), log_config=None, access_log=False, lifespan="off")
-    )
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="push-service", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError("the local push service did not start")
-        time.sleep(0.01)
-    try:
+    with serve_in_thread(service._app(), name="push-service", sock=sock):
         yield service
-    finally:
-        server.should_exit = True
-        thread.join(timeout=START_TIMEOUT)
-        sock.close()
 
 
 @dataclass(frozen=True)

@@ -21,20 +21,19 @@ import asyncio
 import base64
 import binascii
 import itertools
-import socket
 import threading
-import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.threaded_server import serve_in_thread
 
 IMAGE_MAGIC = {
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -44,7 +43,6 @@ IMAGE_MAGIC = {
 }
 # Retry delay the scripted errors ask for (the SDK honours it), so retry tests stay fast.
 FAST_RETRY_HEADERS = {"retry-after-ms": "10"}
-START_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -152,30 +150,9 @@ class MessagesApiServer:
 def running_messages_api(api_key: str) -> Iterator[MessagesApiServer]:
     """Serve a MessagesApiServer with uvicorn in a thread on 127.0.0.1 and a free port."""
     server = MessagesApiServer(api_key)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(
-        server.app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=1
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=uv.run, kwargs={"sockets": [sock]}, name="messages-api", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not uv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            uv.should_exit = True
-            raise RuntimeError("the Messages API test server did not start")
-        time.sleep(0.01)
-    try:
+    with serve_in_thread(server.app, name="messages-api") as base_url:
+        server.base_url = base_url
         yield server
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=START_TIMEOUT_S)
-        sock.close()
 
 
 _ids = itertools.count(1)

@@ -28,9 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import socket
 import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,7 +39,6 @@ from urllib.parse import unquote_plus
 
 import httpx
 import trimesh
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import (
     JSONResponse,
@@ -53,12 +50,12 @@ from fastapi.responses import (
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from ortholens.scanners.itero import IteroConfig
+from tests.threaded_server import serve_in_thread
 
 CLIENT_ID = "ortholens-test-client"
 CLIENT_SECRET = "test-secret-not-for-production"
 REDIRECT_URI = "http://127.0.0.1:8000/api/imaging/3d/itero/callback"
 REGION = "eu"
-SERVER_START_TIMEOUT = 15.0
 
 
 # ---- The account's data --------------------------------------------------------------------------
@@ -455,31 +452,5 @@ class IteroTestServer:
 def run_itero_server(vendor: Vendor | None = None) -> Iterator[IteroTestServer]:
     """Serve the fake iTero API on 127.0.0.1 and a free port until the block ends."""
     vendor = vendor or Vendor()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_vendor_app(vendor),
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="itero-server", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    try:
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the iTero test server did not start")
-            time.sleep(0.02)
-        yield IteroTestServer(f"http://127.0.0.1:{port}", vendor)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=SERVER_START_TIMEOUT)
-        sock.close()
+    with serve_in_thread(create_vendor_app(vendor), name="itero-server") as base_url:
+        yield IteroTestServer(base_url, vendor)

@@ -12,20 +12,18 @@ The app runs under uvicorn in a background thread on 127.0.0.1 and a free port, 
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from ortholens.app import create_app
 from ortholens.runtime import Runtime, build_runtime
 from ortholens.settings import Settings
 from tests.conftest import empty_database, make_settings
+from tests.threaded_server import listening_socket, serve_in_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,7 +35,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SERVER_START_TIMEOUT = 15.0
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -65,10 +62,7 @@ def sqlite_database_url(migrated_databases: dict[str, str]) -> Iterator[str]:
 @pytest.fixture
 def live_socket() -> Iterator[socket.socket]:
     """A listening socket on 127.0.0.1 and a free port, handed to uvicorn (no port race)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
+    sock = listening_socket()
     yield sock
     sock.close()
 
@@ -91,29 +85,10 @@ def live_runtime(live_settings: Settings) -> Iterator[Runtime]:
 @pytest.fixture
 def live_server(live_runtime: Runtime, live_socket: socket.socket) -> Iterator[str]:
     """Base URL (no trailing slash) of the app served by uvicorn in a background thread."""
-    config = uvicorn.Config(
-        create_app(live_runtime),
-        log_config=None,  # keep the test's logging configuration
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [live_socket]}, name="live-server", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.02)
-    try:
+    with serve_in_thread(
+        create_app(live_runtime), name="live-server", sock=live_socket, lifespan="on"
+    ):
         yield live_runtime.settings.public_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=SERVER_START_TIMEOUT)
 
 
 # ---- Browser -------------------------------------------------------------------------------------

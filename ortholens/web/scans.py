@@ -1,0 +1,150 @@
+"""A patient's intraoral 3D scans for staff: the scan sets with their thumbnails, and a three.js
+viewer of one set (static/js/scan-viewer.js).
+
+The page is rendered on the server: the scans come from the intraoral service and their short-lived
+links from the gallery service (`gallery_item`), which also audits each view of scan bytes, so the
+script only reads `data-*` attributes and needs no API call of its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from ortholens.auth.deps import Authorized
+from ortholens.auth.policy import Permission
+from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
+from ortholens.image.service import GalleryItem, gallery_item
+from ortholens.intraoral import service as intraoral_service
+from ortholens.models import ImageStatus
+from ortholens.patient.service import find_patient
+from ortholens.web.auth import PageCsrf, RequirePagePermission
+from ortholens.web.routing import PageRoute
+from ortholens.web.templating import render
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute, dependencies=[PageCsrf])
+
+Viewer3D = Annotated[Authorized, RequirePagePermission(Permission.IMAGING_3D_VIEW)]
+
+# Category -> (the viewer's key for the arch, its label); the order is the toggles' order.
+ARCHES: dict[str | None, tuple[str, str]] = {
+    intraoral_service.UPPER: ("upper", "Upper arch"),
+    intraoral_service.LOWER: ("lower", "Lower arch"),
+    intraoral_service.BITE: ("bite", "Bite"),
+    None: ("unassigned", "Arch not set"),
+}
+_ORDER = list(ARCHES)
+
+
+@dataclass(frozen=True)
+class ArchScan:
+    """One arch of a scan set as the page shows it."""
+
+    id: uuid.UUID
+    arch: str  # "upper" | "lower" | "bite" | "unassigned"
+    label: str
+    status: ImageStatus
+    failure_reason: str | None
+    vertex_count: int | None
+    face_count: int | None
+    thumbnail_url: str | None
+    mesh_url: str | None  # the web mesh (binary PLY in mm); None until it has been prepared
+
+    @classmethod
+    def of(cls, item: GalleryItem) -> ArchScan:
+        image = item.image
+        arch, label = ARCHES.get(image.category, ARCHES[None])
+        return cls(
+            id=image.id,
+            arch=arch,
+            label=label,
+            status=image.status,
+            failure_reason=image.failure_reason,
+            vertex_count=image.vertex_count,
+            face_count=image.face_count,
+            thumbnail_url=item.urls.get("thumbnail"),
+            mesh_url=item.urls.get("web_mesh"),
+        )
+
+
+@dataclass(frozen=True)
+class ScanSet:
+    """The arches that arrived together (one file, bundle or scanner export)."""
+
+    id: uuid.UUID
+    created_at: datetime
+    arches: tuple[ArchScan, ...]
+
+    @property
+    def viewable(self) -> bool:
+        return any(arch.mesh_url for arch in self.arches)
+
+    @property
+    def summary(self) -> str:
+        """`Upper arch, lower arch and bite`, for the list and the viewer's heading."""
+        labels = [arch.label.lower() for arch in self.arches]
+        text = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+        return text[:1].upper() + text[1:]
+
+
+def _arch_order(item: GalleryItem) -> int:
+    category = item.image.category
+    return _ORDER.index(category if category in ARCHES else None)
+
+
+def group_scan_sets(items: Iterable[GalleryItem]) -> list[ScanSet]:
+    """Scan sets in the order of `items` (newest first), each set's arches upper, lower, bite."""
+    grouped: dict[uuid.UUID, list[GalleryItem]] = {}
+    for item in items:
+        # A scan without a set id (none are written so, but the column allows it) is its own set.
+        grouped.setdefault(item.image.scan_set_id or item.image.id, []).append(item)
+    sets = []
+    for set_id, members in grouped.items():
+        members.sort(key=_arch_order)
+        sets.append(
+            ScanSet(
+                id=set_id,
+                created_at=min(item.image.created_at for item in members),
+                arches=tuple(ArchScan.of(item) for item in members),
+            )
+        )
+    return sets
+
+
+def _selected(sets: list[ScanSet], wanted: str) -> ScanSet | None:
+    """The set asked for by `?set=`, else the newest one that can be shown in 3D."""
+    for scan_set in sets:
+        if str(scan_set.id) == wanted:
+            return scan_set
+    return next((s for s in sets if s.viewable), sets[0] if sets else None)
+
+
+@router.get("/patients/{patient_id}/scans")
+def scans_page(
+    *,
+    request: Request,
+    patient_id: uuid.UUID,
+    db: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    auth: Viewer3D,
+    scan_set: Annotated[str, Query(alias="set", max_length=40)] = "",
+) -> Response:
+    """A patient's scan sets and a 3D viewer of one of them."""
+    patient = find_patient(db, auth.principal, patient_id, action="scan.list")
+    items = [
+        gallery_item(db, store, auth, image, expires_in=settings.signed_url_seconds, original=False)
+        for image in intraoral_service.scan_sets(db, patient.id)
+    ]
+    sets = group_scan_sets(items)
+    return render(
+        request,
+        "scans/viewer.html",
+        {"patient": patient, "sets": sets, "selected": _selected(sets, scan_set)},
+    )
