@@ -141,7 +141,7 @@ def _print_demo(runtime: Runtime, host: str, port: int) -> None:
     from ortholens.demo.seed import seed_demo
 
     with transaction(runtime.session_factory) as session:
-        logins = seed_demo(session)
+        logins = seed_demo(session, runtime.store)
     table = Table(title="Demo clinic sign-ins (new passwords on every start)")
     table.add_column("Role")
     table.add_column("Name")

@@ -10,7 +10,9 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ortholens.demo.monitoring import seed_monitoring
 from ortholens.kit.passwords import hash_password
+from ortholens.kit.storage import ObjectStore
 from ortholens.models import Clinic, Patient, PatientStatus, Role, User
 
 DEMO_CLINIC_NAME = "Demo Orthodontics"
@@ -46,8 +48,11 @@ class DemoLogin:
     password: str
 
 
-def seed_demo(session: Session) -> list[DemoLogin]:
-    """Create the demo clinic if missing, reset its staff passwords and return the sign-ins."""
+def seed_demo(session: Session, store: ObjectStore | None = None) -> list[DemoLogin]:
+    """Create the demo clinic if missing, reset its staff passwords and return the sign-ins.
+
+    With a `store`, new demo patients also get check-ins, messages and a 3D scan set.
+    """
     clinic = session.scalar(select(Clinic).where(Clinic.name == DEMO_CLINIC_NAME))
     if clinic is None:
         clinic = Clinic(name=DEMO_CLINIC_NAME, settings={"scan_frequency_days": 14})
@@ -79,8 +84,9 @@ def seed_demo(session: Session) -> list[DemoLogin]:
     has_patients = session.scalar(select(Patient.id).where(Patient.clinic_id == clinic.id).limit(1))
     if has_patients is None:
         today = date.today()
+        created = []
         for first, last, age, status, frequency in PATIENTS:
-            session.add(
+            created.append(
                 Patient(
                     clinic_id=clinic.id,
                     doctor_id=doctor.id if doctor else None,
@@ -91,5 +97,8 @@ def seed_demo(session: Session) -> list[DemoLogin]:
                     scan_frequency_days=frequency,
                 )
             )
+        session.add_all(created)
         session.flush()
+        if store is not None:
+            seed_monitoring(session, store, created, doctor)
     return logins
