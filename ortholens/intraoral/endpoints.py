@@ -3,7 +3,6 @@ patient's scans for the viewer."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated
 
@@ -15,9 +14,7 @@ from ortholens.auth.policy import Permission
 from ortholens.clinic.tenancy import find_in_clinic, target_clinic
 from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
 from ortholens.image.service import gallery_item
-from ortholens.intraoral import service
-from ortholens.intraoral.arches_in import read_arches
-from ortholens.intraoral.keys import pending_key
+from ortholens.intraoral import service, uploads
 from ortholens.intraoral.schemas import (
     ArchChange,
     AssignPending,
@@ -26,9 +23,7 @@ from ortholens.intraoral.schemas import (
     ScanMetadata,
     ScanRead,
 )
-from ortholens.intraoral.tasks import scan_limits
-from ortholens.kit.errors import InvalidInput, PayloadTooLarge
-from ortholens.kit.jobs import request_job
+from ortholens.kit.errors import InvalidInput
 from ortholens.models import FileType, Image, ImageSource, PendingScan
 from ortholens.patient.service import find_patient
 
@@ -37,7 +32,6 @@ router = APIRouter(tags=["intraoral scans"])
 Capturer = Annotated[Authorized, RequirePermission(Permission.IMAGING_CAPTURE, full_scope=True)]
 Viewer = Annotated[Authorized, RequirePermission(Permission.IMAGING_VIEW)]
 Viewer3D = Annotated[Authorized, RequirePermission(Permission.IMAGING_3D_VIEW)]
-_EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,16})$")
 
 
 def scan_read(image: Image, urls: dict[str, str] | None = None) -> ScanRead:
@@ -87,13 +81,6 @@ def _importer(auth: Authorized, clinic_id: uuid.UUID, source: ImageSource) -> se
     return service.Importer(auth.principal.actor, clinic_id, auth.principal.user_id, source)
 
 
-def _file_size(file: UploadFile) -> int:
-    file.file.seek(0, 2)
-    size = file.file.tell()
-    file.file.seek(0)
-    return size
-
-
 @router.post("/api/imaging/3d/import", response_model=ImportResult, status_code=201)
 def import_scan(
     *,
@@ -115,38 +102,16 @@ def import_scan(
         find_patient(db, auth.principal, patient_id, action="scan.import") if patient_id else None
     )
     clinic = patient.clinic_id if patient else target_clinic(db, auth.principal, clinic_id)
-    size = _file_size(file)
-    if size > settings.max_scan_upload_mb * 1024 * 1024:
-        raise PayloadTooLarge(f"A scan file may be at most {settings.max_scan_upload_mb} MB.")
-    if size == 0:
-        raise InvalidInput("The file is empty.")
-    name = file.filename or "scan"
-    if size > settings.scan_background_mb * 1024 * 1024:
-        match = _EXTENSION.search(name)
-        key = pending_key(clinic, uuid.uuid4(), "upload", match.group(1) if match else "bin")
-        store.put(key, file.file, content_type="application/octet-stream")
-        job = request_job(
-            db,
-            "intraoral.import",
-            {
-                "upload_key": key,
-                "name": name,
-                "clinic_id": str(clinic),
-                "patient_id": str(patient.id) if patient else None,
-                "user_id": str(auth.principal.user_id),
-                "source": ImageSource.UPLOAD.value,
-            },
-            clinic_id=clinic,
-        )
-        audit.record(
-            db,
-            auth.principal.actor,
-            "scan.import_queued",
-            clinic_id=clinic,
-            target_type="job",
-            target_id=job.id,
-            details={"size": size},
-        )
+    result = uploads.import_upload(
+        db,
+        store,
+        settings,
+        _importer(auth, clinic, ImageSource.UPLOAD),
+        file=file.file,
+        name=file.filename or "",
+        patient=patient,
+    )
+    if result.job_id is not None:
         response.status_code = 202
         return ImportResult(
             scan_set_id=None,
@@ -154,18 +119,10 @@ def import_scan(
             matched_by=None,
             scans=[],
             pending=[],
-            job_id=job.id,
+            job_id=result.job_id,
         )
-    data = file.file.read()
-    arches = read_arches(data, name, scan_limits(settings.max_scan_upload_mb))
-    outcome = service.import_scan_set(
-        db,
-        store,
-        _importer(auth, clinic, ImageSource.UPLOAD),
-        arches,
-        patient,
-        bundle=data if data[:4] == b"PK\x03\x04" else None,
-    )
+    outcome = result.outcome
+    assert outcome is not None
     return ImportResult(
         scan_set_id=outcome.scan_set_id,
         patient_id=outcome.patient_id,

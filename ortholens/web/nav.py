@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ortholens.auth.policy import Permission, allowed
+from ortholens.auth.policy import Permission, Scope, allowed, grant
 from ortholens.models import Role
 
 
@@ -24,10 +24,15 @@ class NavItem:
     section: str = "main"
     icon: str | None = None
     permission: Permission | None = None
+    full_scope: bool = False  # only roles with the full grant (front desk's photo-only capture not)
 
     def visible_to(self, role: Role) -> bool:
         """Whether a staff member with `role` sees this link."""
-        return self.permission is None or allowed(role, self.permission)
+        if self.permission is None:
+            return True
+        if self.full_scope:
+            return grant(role, self.permission) is Scope.FULL
+        return allowed(role, self.permission)
 
     def is_active(self, path: str) -> bool:
         """Whether `path` is this item's page or one below it (`/` only matches itself)."""
@@ -92,6 +97,16 @@ staff_nav.add(
         section="clinical",
         icon="mail",
         permission=Permission.MESSAGES_READ,
+    )
+)
+staff_nav.add(
+    NavItem(
+        "Pending scans",
+        "/scans/pending",
+        section="clinical",
+        icon="cube",
+        permission=Permission.IMAGING_CAPTURE,
+        full_scope=True,
     )
 )
 staff_nav.add(

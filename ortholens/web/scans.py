@@ -3,7 +3,9 @@ viewer of one set (static/js/scan-viewer.js).
 
 The page is rendered on the server: the scans come from the intraoral service and their short-lived
 links from the gallery service (`gallery_item`), which also audits each view of scan bytes, so the
-script only reads `data-*` attributes and needs no API call of its own.
+script only reads `data-*` attributes and needs no API call of its own. For staff who may capture
+3D data the page also carries the import form and each arch's correction form (their routes are in
+`ortholens.web.scan_import`), and the progress of a background import (static/js/scan-import.js).
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from ortholens.auth.deps import Authorized
-from ortholens.auth.policy import Permission
+from ortholens.auth.policy import Permission, Scope, grant
 from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
 from ortholens.image.service import GalleryItem, gallery_item
 from ortholens.intraoral import service as intraoral_service
-from ortholens.models import ImageStatus
+from ortholens.models import ImageStatus, Patient
 from ortholens.patient.service import find_patient
 from ortholens.web.auth import PageCsrf, RequirePagePermission
 from ortholens.web.routing import PageRoute
@@ -40,6 +42,16 @@ ARCHES: dict[str | None, tuple[str, str]] = {
     None: ("unassigned", "Arch not set"),
 }
 _ORDER = list(ARCHES)
+# What the correction form offers: (form value, label).
+ARCH_CHOICES = (("UPPER", "Upper"), ("LOWER", "Lower"), ("BITE", "Bite"))
+# The scan files the import form accepts (the formats `read_arches` reads).
+ACCEPTED_FILES = ".stl,.ply,.obj,.3mf,.dcm,.zip"
+
+NOTICES = {
+    "imported": "The scans were imported. Their 3D view is prepared in the background.",
+    "assigned": "The pending scans were given to this patient.",
+    "arch": "The arch was changed.",
+}
 
 
 @dataclass(frozen=True)
@@ -55,11 +67,29 @@ class ArchScan:
     face_count: int | None
     thumbnail_url: str | None
     mesh_url: str | None  # the web mesh (binary PLY in mm); None until it has been prepared
+    confidence: float | None = None  # the shape-based detection's confidence, 0..1
+    set_by_user: bool = False
+
+    @property
+    def arch_value(self) -> str:
+        """UPPER, LOWER, BITE or "" (the correction form's current choice)."""
+        return "" if self.arch == "unassigned" else self.arch.upper()
+
+    @property
+    def origin(self) -> str:
+        """Who said which arch this is: `Set by a person`, `Detected (87 %)` or `Not detected`."""
+        if self.set_by_user:
+            return "Set by a person"
+        if self.confidence is None:
+            return "Not detected"
+        return f"Detected ({round(self.confidence * 100)} %)"
 
     @classmethod
     def of(cls, item: GalleryItem) -> ArchScan:
         image = item.image
         arch, label = ARCHES.get(image.category, ARCHES[None])
+        detection = image.info.get("arch_detection") or {}
+        confidence = detection.get("confidence")
         return cls(
             id=image.id,
             arch=arch,
@@ -70,6 +100,8 @@ class ArchScan:
             face_count=image.face_count,
             thumbnail_url=item.urls.get("thumbnail"),
             mesh_url=item.urls.get("web_mesh"),
+            confidence=float(confidence) if isinstance(confidence, int | float) else None,
+            set_by_user=bool(image.info.get("arch_set_by_user")),
         )
 
 
@@ -125,6 +157,58 @@ def _selected(sets: list[ScanSet], wanted: str) -> ScanSet | None:
     return next((s for s in sets if s.viewable), sets[0] if sets else None)
 
 
+def may_capture_3d(auth: Authorized) -> bool:
+    """Whether the role may import scans and correct arches (front desk may not: photos only)."""
+    return grant(auth.principal.role, Permission.IMAGING_CAPTURE) is Scope.FULL
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def render_scans_page(
+    request: Request,
+    *,
+    db: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    auth: Authorized,
+    patient: Patient,
+    scan_set: str = "",
+    notice: str = "",
+    job: uuid.UUID | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The scans page of `patient`; `error` is a refused import, `job` a background import."""
+    items = [
+        gallery_item(db, store, auth, image, expires_in=settings.signed_url_seconds, original=False)
+        for image in intraoral_service.scan_sets(db, patient.id)
+    ]
+    sets = group_scan_sets(items)
+    selected = _selected(sets, scan_set)
+    return render(
+        request,
+        "scans/viewer.html",
+        {
+            "patient": patient,
+            "sets": sets,
+            "selected": selected,
+            "notice": NOTICES.get(notice),
+            "imported": selected if notice == "imported" else None,
+            "job": job,
+            "error": error,
+            "can_capture": may_capture_3d(auth),
+            "arch_choices": ARCH_CHOICES,
+            "accepted_files": ACCEPTED_FILES,
+        },
+        status_code=status_code,
+    )
+
+
 @router.get("/patients/{patient_id}/scans")
 def scans_page(
     *,
@@ -135,16 +219,19 @@ def scans_page(
     settings: SettingsDep,
     auth: Viewer3D,
     scan_set: Annotated[str, Query(alias="set", max_length=40)] = "",
+    notice: Annotated[str, Query(max_length=20)] = "",
+    job: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
-    """A patient's scan sets and a 3D viewer of one of them."""
+    """A patient's scan sets and a 3D viewer of one of them; `job` follows a background import."""
     patient = find_patient(db, auth.principal, patient_id, action="scan.list")
-    items = [
-        gallery_item(db, store, auth, image, expires_in=settings.signed_url_seconds, original=False)
-        for image in intraoral_service.scan_sets(db, patient.id)
-    ]
-    sets = group_scan_sets(items)
-    return render(
+    return render_scans_page(
         request,
-        "scans/viewer.html",
-        {"patient": patient, "sets": sets, "selected": _selected(sets, scan_set)},
+        db=db,
+        store=store,
+        settings=settings,
+        auth=auth,
+        patient=patient,
+        scan_set=scan_set,
+        notice=notice,
+        job=_uuid_or_none(job),
     )
