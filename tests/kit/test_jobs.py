@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -147,14 +147,24 @@ def test_a_second_message_for_a_finished_job_does_nothing(queue: JobQueue) -> No
     assert effects(queue.session_factory, job_id) == [1]
 
 
+def set_run_after(queue: JobQueue, job_id: uuid.UUID, at: datetime) -> None:
+    with transaction(queue.session_factory) as session:
+        session.execute(sa.update(Job).where(Job.id == job_id).values(run_after=at))
+
+
 def test_failure_is_retried_with_backoff_until_it_succeeds(queue: JobQueue) -> None:
     job_id = submit(queue, fail_times=2)
     assert queue.execute(job_id) is JobStatus.QUEUED
     job = load(queue.session_factory, job_id)
     assert job.error == "RuntimeError: transient failure on attempt 1"
-    assert job.run_after is not None and job.run_after > utcnow()
-    # Not due yet: a message arriving early claims nothing.
+    # The first retry waits about the base delay after the failure (not the doubled one).
+    base = timedelta(seconds=queue.policy.retry_base_seconds)
+    assert job.run_after is not None and job.updated_at < job.run_after < job.updated_at + 2 * base
+    # Not due yet: a message arriving early claims nothing (pushed an hour out, so no race).
+    set_run_after(queue, job_id, utcnow() + timedelta(hours=1))
     assert queue.execute(job_id) is None
+    set_run_after(queue, job_id, utcnow())
+    queue.dispatch(job_id)
     worker = Worker(queue, threads=1, reaper_interval=0.5)
     worker.start()
     try:
