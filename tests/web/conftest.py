@@ -12,6 +12,7 @@ The app runs under uvicorn in a background thread on 127.0.0.1 and a free port, 
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +192,20 @@ def screenshot_dir(tmp_path: Path) -> Path:
     path = tmp_path / "screenshots"
     path.mkdir(exist_ok=True)
     return path
+
+
+def wait_for_js(page: Any, expression: str, *, timeout_s: float = 15.0) -> None:
+    """Wait until a JavaScript expression is truthy in the page.
+
+    Playwright's `wait_for_function` re-evaluates its predicate with `eval`, which our CSP forbids
+    (no 'unsafe-eval'): it fails whenever the condition is not already true on the first try. This
+    polls from Python with `page.evaluate` (run by the debugger protocol, outside the page's CSP).
+    """
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {expression}")
+        time.sleep(0.05)
 
 
 # ---- Signing in through the pages ----------------------------------------------------------------

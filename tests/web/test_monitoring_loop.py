@@ -25,7 +25,12 @@ from ortholens.review.vocabulary import OralHygiene
 from ortholens.runtime import Runtime
 from tests.factories import PASSWORD, create_clinic, create_patient, create_user
 from tests.upload.test_upload_flow import jpeg, run_jobs
-from tests.web.conftest import _RECORD_CSP_VIOLATIONS, WatchedPage, sign_in_through_form
+from tests.web.conftest import (
+    _RECORD_CSP_VIOLATIONS,
+    WatchedPage,
+    sign_in_through_form,
+    wait_for_js,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -148,9 +153,10 @@ def test_photos_review_message_and_back_to_the_patient(
     page.screenshot(path=screenshot_dir / "dashboard.png", full_page=True)
     page.locator("#review-queue").get_by_role("link", name="Ana Silva").click()
     page.wait_for_url(f"{live_server}/monitoring/sessions/{scan.id}")
-    page.wait_for_function(
+    wait_for_js(
+        page,
         "Array.from(document.querySelectorAll('img.compare__img'))"
-        ".every((img) => img.complete && img.naturalWidth > 0)"
+        ".every((img) => img.complete && img.naturalWidth > 0)",
     )
     assert page.locator("img.compare__img").count() == 5  # her first check-in: nothing before
 
@@ -158,9 +164,10 @@ def test_photos_review_message_and_back_to_the_patient(
     page.locator("a[data-zoom]").first.click()
     dialog = page.locator("dialog#zoom")
     dialog.wait_for()
-    page.wait_for_function(
+    wait_for_js(
+        page,
         "(() => { const img = document.querySelector('[data-zoom-img]');"
-        " return img.complete && img.naturalWidth > 0; })()"
+        " return img.complete && img.naturalWidth > 0; })()",
     )
     dialog.get_by_role("button", name="Zoom in").click()
     assert dialog.get_by_role("button", name="Zoom out").get_attribute("aria-pressed") == "true"

@@ -19,7 +19,12 @@ from ortholens.models import Image, ImageStatus, Patient, Role, ScanSession, Use
 from ortholens.runtime import Runtime
 from tests.factories import PASSWORD, create_clinic, create_consent, create_patient, create_user
 from tests.upload.test_upload_flow import jpeg
-from tests.web.conftest import _RECORD_CSP_VIOLATIONS, WatchedPage, sign_in_through_form
+from tests.web.conftest import (
+    _RECORD_CSP_VIOLATIONS,
+    WatchedPage,
+    sign_in_through_form,
+    wait_for_js,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -162,18 +167,20 @@ def test_a_patient_sends_five_photos_and_the_doctor_sees_them(
     thumbnails = page.locator("img.photo-card__img")
     thumbnails.first.wait_for()
     assert thumbnails.count() == 5
-    page.wait_for_function(
+    wait_for_js(
+        page,
         "Array.from(document.querySelectorAll('img.photo-card__img'))"
-        ".every((img) => img.complete && img.naturalWidth === 300)"
+        ".every((img) => img.complete && img.naturalWidth === 300)",
     )
     assert thumbnails.first.get_attribute("loading") == "lazy"
     page.screenshot(path=str(screenshot_dir / "gallery.png"), full_page=True)
 
     thumbnails.first.click()
     page.get_by_role("heading", name="Quality").wait_for()
-    page.wait_for_function(
+    wait_for_js(
+        page,
         "(() => { const img = document.querySelector('img.photo-detail__img');"
-        " return img && img.complete && img.naturalWidth > 0; })()"
+        " return img && img.complete && img.naturalWidth > 0; })()",
     )
     page.screenshot(path=str(screenshot_dir / "photo-detail.png"), full_page=True)
     assert page.problems == []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import WatchedPage
+from tests.web.conftest import WatchedPage, wait_for_js
 
 pytestmark = pytest.mark.browser
 
@@ -104,6 +104,6 @@ def test_harness_reports_csp_violations(page: WatchedPage, live_server: str) -> 
     page.evaluate(
         """() => document.body.insertAdjacentHTML("beforeend", '<p style="color: red">x</p>')"""
     )
-    page.wait_for_function("window.__cspViolations.length > 0")
+    wait_for_js(page, "window.__cspViolations.length > 0")
     assert any("style-src" in violation for violation in page.csp_violations())
     assert any("Content Security Policy" in error for error in page.console_errors)
