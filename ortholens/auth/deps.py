@@ -172,28 +172,47 @@ CurrentStaff = Annotated[StaffPrincipal, Depends(current_staff)]
 CurrentPatient = Annotated[PatientPrincipal, Depends(current_patient)]
 
 
+def authorize(
+    request: Request,
+    db: Session,
+    principal: StaffPrincipal,
+    permission: Permission,
+    *,
+    full_scope: bool,
+    refusal: str,
+) -> Authorized:
+    """The principal's grant of `permission`, or an audited Forbidden(`refusal`). With
+    `full_scope`, a limited grant (front desk capture: photos and documents only) is refused too."""
+    scope = grant(principal.role, permission)
+    if scope is None or (full_scope and scope is not Scope.FULL):
+        audit.record_denied(
+            db,
+            principal.actor,
+            "access.denied",
+            details={"permission": permission.value, "route": _route_template(request)},
+        )
+        raise Forbidden(refusal)
+    return Authorized(principal=principal, permission=permission, scope=scope)
+
+
+def mark_permission(require: Any, permission: Permission, *, full_scope: bool) -> Any:
+    """Label a dependency with what it checks, for the route-by-role access tests."""
+    require.__ortholens_permission__ = permission
+    require.__ortholens_full_scope__ = full_scope
+    return Depends(require)
+
+
 def RequirePermission(permission: Permission, *, full_scope: bool = False) -> Any:  # noqa: N802 - reads as a type in signatures
     """`Annotated[Authorized, RequirePermission(p)]`: staff whose role grants `p`; others get an
-    audited 403. With `full_scope`, a limited grant (front desk capture: photos and documents
-    only) is refused too: for routes that only handle X-ray, CBCT or 3D data."""
+    audited 403. Use `full_scope` for routes that only handle X-ray, CBCT or 3D data."""
 
     def require(request: Request, db: SessionDep, principal: CurrentStaff) -> Authorized:
         if principal.mfa_enrollment_required:
             raise Forbidden("Your clinic requires two-factor sign-in: set it up first.")
-        scope = grant(principal.role, permission)
-        if scope is None or (full_scope and scope is not Scope.FULL):
-            audit.record_denied(
-                db,
-                principal.actor,
-                "access.denied",
-                details={"permission": permission.value, "route": _route_template(request)},
-            )
-            raise Forbidden(f"Your role does not allow this ({permission.value}).")
-        return Authorized(principal=principal, permission=permission, scope=scope)
+        refusal = f"Your role does not allow this ({permission.value})."
+        return authorize(request, db, principal, permission, full_scope=full_scope, refusal=refusal)
 
-    require.__ortholens_permission__ = permission  # type: ignore[attr-defined]
-    require.__ortholens_full_scope__ = full_scope  # type: ignore[attr-defined]
-    return Depends(require)
+    return mark_permission(require, permission, full_scope=full_scope)
 
 
 def _route_template(request: Request) -> str:

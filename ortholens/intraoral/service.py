@@ -242,6 +242,7 @@ def store_arches(
 def _latest(
     db: Session, patient_id: uuid.UUID, category: str, exclude: set[uuid.UUID]
 ) -> Image | None:
+    """The patient's newest scan of `category` outside the set being linked."""
     return db.scalars(
         select(Image)
         .where(
@@ -249,7 +250,7 @@ def _latest(
             Image.file_type == FileType.SCAN_3D,
             Image.category == category,
             Image.deleted_at.is_(None),
-            Image.id.not_in(exclude) if exclude else Image.id.is_not(None),
+            Image.id.not_in(exclude),
         )
         .order_by(Image.created_at.desc())
         .limit(1)

@@ -11,11 +11,9 @@ from ortholens.auth.deps import Authorized, RequirePermission
 from ortholens.auth.policy import Permission
 from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
 from ortholens.image.endpoints import image_read
-from ortholens.kit.errors import ConfigurationError, ServiceUnavailable
 from ortholens.models import AiTagSuggestion, Patient, ScanSession, ScanSessionStatus, TagSet
 from ortholens.review import service
-from ortholens.review.ai.base import SuggestionProvider
-from ortholens.review.ai.factory import make_provider
+from ortholens.review.ai.factory import provider_for
 from ortholens.review.schemas import (
     AiSuggestionRead,
     ScanSessionDetail,
@@ -25,27 +23,10 @@ from ortholens.review.schemas import (
     TagSetCreate,
     TagSetRead,
 )
-from ortholens.settings import Settings
 
 router = APIRouter(tags=["review"])
 Viewer = Annotated[Authorized, RequirePermission(Permission.IMAGING_VIEW)]
 Reviewer = Annotated[Authorized, RequirePermission(Permission.IMAGING_ANNOTATE)]
-
-
-def provider_for(settings: Settings) -> SuggestionProvider:
-    """The configured suggestion provider (built per request: it holds no connections)."""
-    try:
-        return make_provider(
-            settings.ai_provider.value,
-            api_key=settings.anthropic_api_key,
-            model=settings.anthropic_model,
-            base_url=settings.anthropic_base_url,
-            timeout_s=settings.ai_timeout_seconds,
-            max_retries=settings.ai_max_retries,
-        )
-    except ConfigurationError as exc:
-        # A deployment problem, but the doctor can still tag by hand: say so instead of a 500.
-        raise ServiceUnavailable(f"AI suggestions are not set up: {exc.detail}") from None
 
 
 def _item(scan: ScanSession, patient: Patient) -> ScanSessionItem:
@@ -118,13 +99,8 @@ def suggest_tags(
     session_id: uuid.UUID, auth: Reviewer, db: SessionDep, store: StoreDep, settings: SettingsDep
 ) -> AiSuggestionRead:
     """Ask the AI provider for a suggested tag set; stored, and returned to pre-fill the form."""
-    provider = provider_for(settings)
-    request = service.prepare_suggestion(db, store, auth, session_id)
-    # The provider may take many seconds: end the read transaction first so no lock is held
-    # (on SQLite every transaction holds the write lock).
-    db.commit()
-    suggestion = provider.suggest(request.images)
-    return AiSuggestionRead.model_validate(service.save_suggestion(db, auth, request, suggestion))
+    suggestion = service.ask_for_suggestion(db, store, auth, session_id, provider_for(settings))
+    return AiSuggestionRead.model_validate(suggestion)
 
 
 @router.post("/api/tagging/sessions/{session_id}/tags", response_model=TagSetRead, status_code=201)

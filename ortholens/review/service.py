@@ -35,7 +35,7 @@ from ortholens.models import (
 )
 from ortholens.protocol.builtin import VIEW_LABELS
 from ortholens.review import repository
-from ortholens.review.ai.base import ReviewImage, TagSuggestion
+from ortholens.review.ai.base import ReviewImage, SuggestionProvider, TagSuggestion
 from ortholens.review.vocabulary import validate_tag_set
 
 NOT_FOUND = "No scan session with this id."
@@ -229,6 +229,24 @@ def save_suggestion(
         details={"provider": row.provider, "cannot_judge": row.cannot_judge},
     )
     return row
+
+
+def ask_for_suggestion(
+    db: Session,
+    store: ObjectStore,
+    auth: Authorized,
+    scan_id: uuid.UUID,
+    provider: SuggestionProvider,
+) -> AiTagSuggestion:
+    """Load the session's photos, ask the provider, store its (clamped) suggestion.
+
+    The provider may take many seconds, so the read is committed before it is asked: no lock is
+    held meanwhile (on SQLite every transaction holds the write lock). If the provider fails,
+    only the audited read has been committed.
+    """
+    request = prepare_suggestion(db, store, auth, scan_id)
+    db.commit()
+    return save_suggestion(db, auth, request, provider.suggest(request.images))
 
 
 def submit_tags(

@@ -29,7 +29,6 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
-from ortholens.audit import service as audit
 from ortholens.auth.deps import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
@@ -44,8 +43,10 @@ from ortholens.auth.deps import (
     CurrentStaff,
     PatientPrincipal,
     StaffPrincipal,
+    authorize,
+    mark_permission,
 )
-from ortholens.auth.policy import Permission, grant
+from ortholens.auth.policy import Permission
 from ortholens.auth.service import IssuedTokens
 from ortholens.http.deps import SessionDep
 from ortholens.kit.errors import Forbidden, Unauthorized
@@ -129,25 +130,15 @@ StaffAccountPage = Annotated[StaffPrincipal, Depends(staff_account_page)]
 StaffPage = Annotated[StaffPrincipal, Depends(staff_page)]
 
 
-def RequirePagePermission(permission: Permission) -> Any:  # noqa: N802 - reads as a type
+def RequirePagePermission(permission: Permission, *, full_scope: bool = False) -> Any:  # noqa: N802 - reads as a type
     """`Annotated[Authorized, RequirePagePermission(p)]`: staff whose role grants `p`; others see
-    an audited 403 page."""
+    an audited 403 page (as `RequirePermission`, `full_scope` refuses limited grants too)."""
 
     def require(request: Request, db: SessionDep, principal: StaffPage) -> Authorized:
-        scope = grant(principal.role, permission)
-        if scope is None:
-            route = request.scope.get("route")
-            audit.record_denied(
-                db,
-                principal.actor,
-                "access.denied",
-                details={"permission": permission.value, "route": getattr(route, "path", "")},
-            )
-            raise Forbidden("Your role does not give access to this page.")
-        return Authorized(principal=principal, permission=permission, scope=scope)
+        refusal = "Your role does not give access to this page."
+        return authorize(request, db, principal, permission, full_scope=full_scope, refusal=refusal)
 
-    require.__ortholens_permission__ = permission  # type: ignore[attr-defined]
-    return Depends(require)
+    return mark_permission(require, permission, full_scope=full_scope)
 
 
 def patient_page(request: Request, principal: CurrentPatient) -> PatientPrincipal:

@@ -27,7 +27,7 @@ from ortholens.kit.storage import ObjectStore
 from ortholens.messaging.schemas import MAX_MESSAGE_CHARS
 from ortholens.models import AiTagSuggestion, ScanSessionStatus
 from ortholens.review import service as review
-from ortholens.review.endpoints import provider_for
+from ortholens.review.ai.factory import provider_for
 from ortholens.review.vocabulary import DETAIL_TAGS, OralHygiene, OverallTracking
 from ortholens.settings import Settings
 from ortholens.web.auth import PageCsrf, RequirePagePermission
@@ -195,12 +195,8 @@ def suggest(
     auth: Reviewer,
 ) -> Response:
     """Ask the configured AI provider for a suggested tag set, stored for the form to show."""
-    prepared = review.prepare_suggestion(db, store, auth, session_id)
-    # The provider may take many seconds: end the read transaction so no lock is held meanwhile
-    # (on SQLite every transaction holds the write lock).
-    db.commit()
     try:
-        suggestion = provider_for(settings).suggest(prepared.images)
+        review.ask_for_suggestion(db, store, auth, session_id, provider_for(settings))
     except OrthoLensError as failed:
         page = _review_page(
             request,
@@ -213,7 +209,6 @@ def suggest(
             status_code=failed.status_code,
         )
         raise PageResponse(page) from None
-    review.save_suggestion(db, auth, prepared, suggestion)
     return redirect(request, f"/monitoring/sessions/{session_id}?notice=suggested#review")
 
 

@@ -14,19 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from ortholens.audit import service as audit
 from ortholens.auth.deps import Authorized
-from ortholens.auth.policy import Permission, Scope
+from ortholens.auth.policy import Permission
 from ortholens.clinic.tenancy import find_in_clinic, target_clinic
 from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
 from ortholens.intraoral import service as intraoral_service
 from ortholens.intraoral.uploads import IMPORT_JOB, UploadOutcome, import_upload
 from ortholens.job import service as job_service
-from ortholens.kit.errors import Forbidden, InvalidInput, NotFound, OrthoLensError
+from ortholens.kit.errors import InvalidInput, NotFound, OrthoLensError
 from ortholens.kit.jobs import JobStatus
 from ortholens.models import FileType, Image, ImageSource, Patient, PatientStatus, PendingScan
 from ortholens.patient.service import find_patient
@@ -39,32 +39,8 @@ from ortholens.web.templating import render
 router = APIRouter(include_in_schema=False, route_class=PageRoute, dependencies=[PageCsrf])
 
 PENDING_PATH = "/scans/pending"
-_PageCapture = RequirePagePermission(Permission.IMAGING_CAPTURE)
-
-
-def _require_full_capture(
-    request: Request, db: SessionDep, auth: Annotated[Authorized, _PageCapture]
-) -> Authorized:
-    """Staff with the full capture grant; a limited one (front desk) gets an audited 403 page."""
-    if auth.scope is not Scope.FULL:
-        route = request.scope.get("route")
-        audit.record_denied(
-            db,
-            auth.principal.actor,
-            "access.denied",
-            details={
-                "permission": Permission.IMAGING_CAPTURE.value,
-                "route": getattr(route, "path", ""),
-            },
-        )
-        raise Forbidden("Your role does not give access to this page.")
-    return auth
-
-
-# Read by the route-access tests, as for `RequirePermission(..., full_scope=True)`.
-_require_full_capture.__ortholens_permission__ = Permission.IMAGING_CAPTURE  # type: ignore[attr-defined]
-_require_full_capture.__ortholens_full_scope__ = True  # type: ignore[attr-defined]
-Capturer = Annotated[Authorized, Depends(_require_full_capture)]
+# Front desk may capture photos and documents only (DOMAIN.md), never 3D scans.
+Capturer = Annotated[Authorized, RequirePagePermission(Permission.IMAGING_CAPTURE, full_scope=True)]
 
 PENDING_NOTICES = {
     "pending": "The scanner's file names no patient of the clinic: the scans wait here for a "

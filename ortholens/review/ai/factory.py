@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from ortholens.kit.errors import ConfigurationError
+from ortholens.kit.errors import ConfigurationError, ServiceUnavailable
 from ortholens.review.ai.base import SuggestionProvider
+from ortholens.settings import Settings
 
 PROVIDER_KINDS = ("anthropic", "local")
 
@@ -50,3 +51,19 @@ def make_provider(
         f"Unknown AI provider {kind[:30]!r}; ORTHOLENS_AI_PROVIDER must be one of "
         f"{', '.join(PROVIDER_KINDS)}."
     )
+
+
+def provider_for(settings: Settings) -> SuggestionProvider:
+    """The provider the settings choose (built per request: it holds no connections). A provider
+    that is not set up is a 503: the doctor can still tag by hand, so it is not a server error."""
+    try:
+        return make_provider(
+            settings.ai_provider.value,
+            api_key=settings.anthropic_api_key,
+            model=settings.anthropic_model,
+            base_url=settings.anthropic_base_url,
+            timeout_s=settings.ai_timeout_seconds,
+            max_retries=settings.ai_max_retries,
+        )
+    except ConfigurationError as exc:
+        raise ServiceUnavailable(f"AI suggestions are not set up: {exc.detail}") from None
