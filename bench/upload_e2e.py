@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
+from live_server import free_port, live_server  # bench/ is the script's directory
 from PIL import Image as PILImage
 
 from ortholens.kit.db import make_engine, make_session_factory, transaction, utcnow
@@ -54,12 +54,6 @@ def photo(seed: int) -> bytes:
     out = io.BytesIO()
     PILImage.fromarray(pixels).save(out, "JPEG", quality=85)
     return out.getvalue()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> None:
@@ -104,78 +98,64 @@ def main() -> None:
                 granted_at=utcnow() - timedelta(days=1),
             )
         )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ortholens", "serve", "--port", str(port)],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        token = httpx.post(
-            f"{base}/api/auth/login",
-            json={"email": "bench@example.com", "password": "bench password 1"},
-        ).json()["accessToken"]
-        headers = {"Authorization": f"Bearer {token}"}
-        photos = [photo(i) for i in range(CLIENTS * PER_CLIENT)]
-        confirmed_at: dict[uuid.UUID, float] = {}
-        lock = threading.Lock()
+        with live_server(env, port) as base:
+            token = httpx.post(
+                f"{base}/api/auth/login",
+                json={"email": "bench@example.com", "password": "bench password 1"},
+            ).json()["accessToken"]
+            headers = {"Authorization": f"Bearer {token}"}
+            photos = [photo(i) for i in range(CLIENTS * PER_CLIENT)]
+            confirmed_at: dict[uuid.UUID, float] = {}
+            lock = threading.Lock()
 
-        def client(index: int) -> None:
-            with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
-                for n in range(PER_CLIENT):
-                    data = photos[index * PER_CLIENT + n]
-                    target = http.post(
-                        f"/api/patients/{patient.id}/uploads/url",
-                        json={"contentType": "image/jpeg"},
-                    ).json()
-                    url = urlsplit(target["url"])
-                    http.put(
-                        f"{url.path}?{url.query}",
-                        content=data,
-                        headers={"Content-Type": "image/jpeg"},
-                    ).raise_for_status()
-                    body = http.post(
-                        f"/api/patients/{patient.id}/uploads/confirm", json={"key": target["key"]}
-                    ).json()
-                    with lock:
-                        confirmed_at[uuid.UUID(body["id"])] = time.monotonic()
+            def client(index: int) -> None:
+                with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+                    for n in range(PER_CLIENT):
+                        data = photos[index * PER_CLIENT + n]
+                        target = http.post(
+                            f"/api/patients/{patient.id}/uploads/url",
+                            json={"contentType": "image/jpeg"},
+                        ).json()
+                        url = urlsplit(target["url"])
+                        http.put(
+                            f"{url.path}?{url.query}",
+                            content=data,
+                            headers={"Content-Type": "image/jpeg"},
+                        ).raise_for_status()
+                        body = http.post(
+                            f"/api/patients/{patient.id}/uploads/confirm",
+                            json={"key": target["key"]},
+                        ).json()
+                        with lock:
+                            confirmed_at[uuid.UUID(body["id"])] = time.monotonic()
 
-        started = time.monotonic()
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-        for thread in threads:
-            thread.start()
-        ready_at: dict[uuid.UUID, float] = {}
-        while len(ready_at) < CLIENTS * PER_CLIENT and time.monotonic() - started < 600:
-            with factory() as session:
-                rows = session.execute(
-                    Image.__table__.select().with_only_columns(
-                        Image.id, Image.status, Image.variants
-                    )
-                ).all()
-            now = time.monotonic()
-            for image_id, status, variants in rows:
-                if (
-                    image_id not in ready_at
-                    and status is ImageStatus.READY
-                    and variants.get("thumbnail")
-                ):
-                    ready_at[image_id] = now
-            time.sleep(0.05)
-        for thread in threads:
-            thread.join()
-        latencies = sorted(ready_at[i] - confirmed_at[i] for i in ready_at if i in confirmed_at)
-        total = time.monotonic() - started
+            started = time.monotonic()
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+            for thread in threads:
+                thread.start()
+            ready_at: dict[uuid.UUID, float] = {}
+            while len(ready_at) < CLIENTS * PER_CLIENT and time.monotonic() - started < 600:
+                with factory() as session:
+                    rows = session.execute(
+                        Image.__table__.select().with_only_columns(
+                            Image.id, Image.status, Image.variants
+                        )
+                    ).all()
+                now = time.monotonic()
+                for image_id, status, variants in rows:
+                    if (
+                        image_id not in ready_at
+                        and status is ImageStatus.READY
+                        and variants.get("thumbnail")
+                    ):
+                        ready_at[image_id] = now
+                time.sleep(0.05)
+            for thread in threads:
+                thread.join()
+            latencies = sorted(ready_at[i] - confirmed_at[i] for i in ready_at if i in confirmed_at)
+            total = time.monotonic() - started
     finally:
-        server.terminate()
-        server.wait(30)
         engine.dispose()
 
     one = photos[0]

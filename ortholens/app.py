@@ -8,14 +8,17 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from ortholens import __version__
-from ortholens.audit.endpoints import router as audit_router
+from ortholens.audit_trail.endpoints import router as audit_router
 from ortholens.auth.endpoints import router as auth_router
 from ortholens.clinic.endpoints import router as clinic_router
 from ortholens.consent.endpoints import router as consent_router
 from ortholens.dashboard.endpoints import router as dashboard_router
+from ortholens.export.endpoints import router as export_router
 from ortholens.health.endpoints import JobGauges
 from ortholens.health.endpoints import router as health_router
+from ortholens.http.allow import install_allow_header
 from ortholens.http.middleware import HttpMetrics, RequestContextMiddleware, security_headers
+from ortholens.http.openapi import install_openapi
 from ortholens.http.problems import install_problem_handlers
 from ortholens.image.endpoints import router as image_router
 from ortholens.intraoral.endpoints import router as intraoral_router
@@ -53,6 +56,7 @@ API_ROUTERS = [
     dashboard_router,
     itero_router,
     scan_export_router,
+    export_router,
     intraoral_router,
 ]
 
@@ -80,9 +84,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.metrics_registry = registry
     app.state.job_gauges = JobGauges(registry)
     install_problem_handlers(app)
+    install_allow_header(app)
     for router in API_ROUTERS:
         app.include_router(router)
     install_web(app, runtime)
+    install_openapi(app)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=HttpMetrics(registry),

@@ -6,7 +6,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -15,9 +14,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ortholens import __version__
+from ortholens.export.cli import build_export_app
+from ortholens.ingest.cli import add_import_commands
 from ortholens.kit.db import transaction
 from ortholens.kit.errors import OrthoLensError
-from ortholens.kit.jobs import JobStatus
+from ortholens.kit.jobs import Job, JobStatus
 from ortholens.kit.logging import configure_logging
 from ortholens.models import Role
 from ortholens.runtime import Runtime, build_runtime
@@ -67,6 +68,9 @@ def _friendly(func: Callable[..., T]) -> Callable[..., T]:
             raise typer.Exit(2) from None
 
     return wrapper
+
+
+add_import_commands(import_app, _runtime, _friendly)
 
 
 @app.command()
@@ -165,6 +169,31 @@ def worker() -> None:
         runtime.make_worker().run_forever()
 
 
+def follow_job(runtime: Runtime, job_id: uuid.UUID) -> Job:
+    """Show a job's progress bar until it succeeds or fails; returns the finished job."""
+    from ortholens.job.service import get_job
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        bar = progress.add_task("waiting", total=1.0)
+        while True:
+            with transaction(runtime.session_factory) as session:
+                job = get_job(session, job_id)
+            progress.update(
+                bar,
+                completed=job.progress,
+                description=f"{job.name}: {job.message or job.status.value}",
+            )
+            if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+                return job
+            time.sleep(0.5)
+
+
 @jobs_app.command("show")
 @_friendly
 def jobs_show(
@@ -185,29 +214,15 @@ def jobs_show(
                 if job.error:
                     console.print(f"[red]{job.error}[/]")
             return
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            bar = progress.add_task("waiting", total=1.0)
-            while True:
-                with transaction(runtime.session_factory) as session:
-                    job = get_job(session, job_id)
-                progress.update(
-                    bar,
-                    completed=job.progress,
-                    description=f"{job.name}: {job.message or job.status.value}",
-                )
-                if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-                    break
-                time.sleep(0.5)
+        job = follow_job(runtime, job_id)
         console.print(f"{job.name} ended [bold]{job.status.value}[/]")
         if job.status is JobStatus.FAILED:
             err_console.print(f"[red]{job.error}[/]")
             raise typer.Exit(1)
+
+
+# `ortholens export ...`, bound to this module's runtime, progress bar and error handling.
+app.add_typer(build_export_app(_runtime, follow_job, _friendly), name="export")
 
 
 @jobs_app.command("list")
@@ -300,167 +315,6 @@ def audit_verify() -> None:
         raise typer.Exit(1)
     console.print(
         f"[green]OK[/]: {report.events} events in {report.chains} chains, every link intact."
-    )
-
-
-@import_app.command("photos")
-@_friendly
-def import_photos(
-    directory: Annotated[
-        Path, typer.Argument(exists=True, file_okay=False, help="Folder of photos.")
-    ],
-    patient: Annotated[uuid.UUID, typer.Option(help="The patient the photos belong to.")],
-) -> None:
-    """Import every photo under a folder for one patient (duplicates are reported, not stored)."""
-    from ortholens.audit.service import SYSTEM
-    from ortholens.kit.errors import InvalidInput
-    from ortholens.models import ImageSource, Patient
-    from ortholens.upload.ingest import Incoming, ingest_photos
-    from ortholens.upload.service import Uploader
-
-    files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
-    imported = duplicates = skipped = 0
-    with _runtime() as runtime:
-        with transaction(runtime.session_factory) as session:
-            found = session.get(Patient, patient)
-            if found is None:
-                raise InvalidInput("No patient with this id.")
-            uploader = Uploader(
-                clinic_id=found.clinic_id,
-                patient_id=found.id,
-                actor=SYSTEM,
-                source=ImageSource.IMPORT,
-            )
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task("importing", total=len(files))
-            for path in files:
-                # One transaction per file: a long import keeps what it has done so far.
-                try:
-                    with transaction(runtime.session_factory) as session:
-                        result = ingest_photos(
-                            session,
-                            runtime.store,
-                            uploader,
-                            [Incoming(path.name, path.read_bytes())],
-                            skip_duplicates=True,
-                        )[0]
-                except InvalidInput as exc:
-                    skipped += 1
-                    bar.console.print(
-                        f"[yellow]skipped[/] {path.relative_to(directory)}: {exc.detail}"
-                    )
-                else:
-                    if result.duplicate_of:
-                        duplicates += 1
-                        bar.console.print(
-                            f"[cyan]duplicate[/] {path.relative_to(directory)} = image {result.duplicate_of}"
-                        )
-                    else:
-                        imported += 1
-                bar.advance(task)
-    console.print(
-        f"Imported {imported} photos; {duplicates} duplicates and {skipped} other files skipped."
-    )
-
-
-@import_app.command("scans")
-@_friendly
-def import_scans(
-    path: Annotated[
-        Path, typer.Argument(exists=True, help="A scan file, a scanner's ZIP, or a folder of them.")
-    ],
-    patient: Annotated[
-        uuid.UUID | None,
-        typer.Option(help="The patient; without it, the scanner's metadata must name one."),
-    ] = None,
-    clinic: Annotated[
-        uuid.UUID | None, typer.Option(help="The clinic, when no --patient is given.")
-    ] = None,
-) -> None:
-    """Import intraoral scans (STL, PLY, OBJ, 3MF, 3Shape .dcm, ZIP): one scan set per file.
-
-    Scans whose metadata names no known patient go to the pending queue; web views and thumbnails
-    are prepared by the worker afterwards.
-    """
-    from ortholens.audit.service import SYSTEM
-    from ortholens.intraoral.arches_in import read_arches
-    from ortholens.intraoral.service import Importer, import_scan_set
-    from ortholens.intraoral.tasks import scan_limits
-    from ortholens.kit.errors import InvalidInput
-    from ortholens.models import Clinic, ImageSource, Patient
-
-    files = (
-        [path]
-        if path.is_file()
-        else sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    )
-    if not files:
-        raise InvalidInput("No files to import.")
-    with _runtime() as runtime:
-        with transaction(runtime.session_factory) as session:
-            found = session.get(Patient, patient) if patient else None
-            if patient and found is None:
-                raise InvalidInput("No patient with this id.")
-            clinic_id = found.clinic_id if found else clinic
-            if clinic_id is None or session.get(Clinic, clinic_id) is None:
-                raise InvalidInput("Say which patient (--patient) or clinic (--clinic).")
-        importer = Importer(SYSTEM, clinic_id, None, ImageSource.IMPORT)
-        limits = scan_limits(runtime.settings.max_scan_upload_mb)
-        imported = pending = skipped = 0
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task("importing", total=len(files) * 2)
-            for file in files:
-                name = file.name if path.is_file() else str(file.relative_to(path))
-                done = 0
-                try:
-                    bar.update(task, description=f"reading {name}")
-                    data = file.read_bytes()
-                    arches = read_arches(data, file.name, limits)
-                    bar.advance(task)
-                    done = 1
-                    bar.update(task, description=f"recording {name}")
-                    with transaction(runtime.session_factory) as session:
-                        owner = session.get(Patient, patient) if patient else None
-                        outcome = import_scan_set(
-                            session,
-                            runtime.store,
-                            importer,
-                            arches,
-                            owner,
-                            bundle=data if data[:4] == b"PK\x03\x04" else None,
-                        )
-                        summary = ", ".join(
-                            (image.category or "arch unknown").removeprefix("SCAN_").lower()
-                            for image in outcome.images
-                        )
-                except InvalidInput as exc:
-                    skipped += 1
-                    bar.console.print(f"[yellow]skipped[/] {name}: {exc.detail}")
-                    bar.advance(task, 2 - done)
-                    continue
-                bar.advance(task)
-                if outcome.pending:
-                    pending += len(outcome.pending)
-                    bar.console.print(
-                        f"[cyan]pending[/] {name}: no known patient; assign it in OrthoLens"
-                    )
-                else:
-                    imported += len(outcome.images)
-                    bar.console.print(f"[green]imported[/] {name}: {summary}")
-    console.print(
-        f"Imported {imported} arches; {pending} wait in the pending queue; {skipped} files skipped."
     )
 
 

@@ -29,6 +29,12 @@ class AiProvider(StrEnum):
     ANTHROPIC = "anthropic"
 
 
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"
+    TLS = "tls"
+    NONE = "none"
+
+
 class LogFormat(StrEnum):
     JSON = "json"
     CONSOLE = "console"
@@ -62,6 +68,11 @@ class Settings(BaseSettings):
         "PostgreSQL: `postgresql://user@host/db` (psycopg 3).",
     )
     database_pool_size: int = Field(10, description="Connection pool size (PostgreSQL).")
+    strict_read_transactions: bool = Field(
+        False,
+        description="Refuse, instead of only logging, a write inside a GET's read transaction "
+        "(such a GET must be marked `@writes`); the test suite turns it on.",
+    )
 
     redis_url: str | None = Field(
         None, description="Use Redis for the job queue (else SQLite at `{data_dir}/queue.db`)."
@@ -99,6 +110,11 @@ class Settings(BaseSettings):
         "AES256", description="SSE to request on every put: `AES256`, `aws:kms` or `none`."
     )
     signed_url_seconds: int = Field(300, description="Lifetime of signed upload/download URLs.")
+    export_retention_hours: int = Field(
+        72,
+        ge=1,
+        description="Generated files (exports) are deleted this many hours after they are made.",
+    )
 
     token_signing_key: SecretStr | None = Field(
         None, description="JWT/URL signing key; generated into key_dir when unset."
@@ -141,8 +157,27 @@ class Settings(BaseSettings):
     max_scan_upload_mb: int = Field(
         600, description="Largest intraoral scan file (or ZIP bundle) accepted, in MB."
     )
+    decoder_isolation: bool = Field(
+        True,
+        description="Decode uploaded photos and scans in worker processes with the limits below; "
+        "`false` decodes in-process (debugging only: a crashing decoder then takes the process down).",
+    )
+    decoder_processes: int = Field(
+        2, ge=1, description="Decoder worker processes per server or worker (decodes at once)."
+    )
+    decoder_timeout_seconds: float = Field(
+        120.0, gt=0, description="Wall time one decode may take before it is killed and fails."
+    )
+    decoder_memory_mb: int = Field(
+        6144,
+        ge=64,
+        description="Memory one decode may allocate before it fails; size it for the largest "
+        "scan accepted (a 50 MB, 1M-triangle STL needs about 500 MB).",
+    )
     scan_background_mb: int = Field(
-        50, description="Scan files above this size are imported in the background (seed 001)."
+        10,
+        description="Scan files above this size are read and filed by the `ingest.file` job, "
+        "not in the request (seed 001).",
     )
     itero_base_url: str = Field(
         "https://api.itero.com",
@@ -150,6 +185,23 @@ class Settings(BaseSettings):
     )
     itero_client_id: str | None = Field(None, description="iTero OAuth client id.")
     itero_client_secret: SecretStr | None = Field(None, description="iTero OAuth client secret.")
+
+    smtp_host: str | None = Field(
+        None, description="SMTP server for e-mail (portal invitations); unset: no e-mail is sent."
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 TLS).")
+    smtp_security: SmtpSecurity = Field(
+        SmtpSecurity.STARTTLS,
+        description="`starttls` (upgrade after connecting), `tls` (TLS from the start) or `none`.",
+    )
+    smtp_username: str | None = Field(None, description="SMTP user; unset: no sign-in.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_from: str = Field(
+        "OrthoLens <no-reply@localhost>", description="The From address of every e-mail."
+    )
+    smtp_timeout_seconds: float = Field(
+        30.0, gt=0, description="Timeout of one SMTP connection and command."
+    )
 
     log_level: str = Field("INFO", description="Log level.")
     log_format: LogFormat = Field(LogFormat.JSON, description="`json` or `console`.")

@@ -19,6 +19,9 @@ from ortholens.runtime import Runtime, build_runtime
 from ortholens.settings import Settings
 from tests.backends import DATABASE_BACKENDS, QUEUE_BACKENDS, REDIS_URL, postgres_database
 
+# The shared `clinic`, `doctor` and `doctor_headers` fixtures.
+pytest_plugins = ["tests.fixtures.accounts"]
+
 
 def pytest_report_header() -> list[str]:
     return [
@@ -79,6 +82,7 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
         "job_lease_seconds": 2.0,
         "job_retry_base_seconds": 0.2,
         "job_reaper_interval_seconds": 0.5,
+        "strict_read_transactions": True,  # a GET that writes without @writes fails its test
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

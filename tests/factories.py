@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import io
 import uuid
 from datetime import date, datetime, timedelta
 
 from fastapi.testclient import TestClient
-from PIL import Image as PILImage
 
 from ortholens.kit.db import transaction, utcnow
 from ortholens.kit.passwords import hash_password
@@ -30,6 +28,7 @@ from ortholens.models import (
     User,
 )
 from ortholens.runtime import Runtime
+from tests.fixtures.photos import photo_jpeg
 
 PASSWORD = "correct horse battery"
 # Hashing with argon2 costs ~50 ms; tests create many users, so they share one hash.
@@ -102,6 +101,40 @@ def create_consent(
     return consent
 
 
+def create_image(
+    runtime: Runtime,
+    patient: Patient,
+    *,
+    file_type: FileType = FileType.PHOTO,
+    view: str | None = "IV07",
+    tags: list[str] | None = None,
+    deleted_days_ago: int | None = None,
+) -> Image:
+    """A READY image of `patient` with placeholder original and thumbnail objects in the store."""
+    image_id = uuid.uuid4()
+    base = f"{patient.clinic_id}/{patient.id}/{file_type.value.lower()}/{image_id}"
+    runtime.store.put(f"{base}/original.jpg", b"original-bytes", content_type="image/jpeg")
+    runtime.store.put(f"{base}/thumbnail.webp", b"thumb-bytes", content_type="image/webp")
+    with transaction(runtime.session_factory) as session:
+        image = Image(
+            id=image_id,
+            clinic_id=patient.clinic_id,
+            patient_id=patient.id,
+            file_type=file_type,
+            source=ImageSource.UPLOAD,
+            status=ImageStatus.READY,
+            view_code=view,
+            tags=tags or [],
+            original_key=f"{base}/original.jpg",
+            variants={"thumbnail": f"{base}/thumbnail.webp"},
+            deleted_at=utcnow() - timedelta(days=deleted_days_ago)
+            if deleted_days_ago is not None
+            else None,
+        )
+        session.add(image)
+    return image
+
+
 def sign_in(client: TestClient, user: User, password: str = PASSWORD) -> dict[str, str]:
     """Sign a staff member in through the API; returns an Authorization header."""
     response = client.post("/api/auth/login", json={"email": user.email, "password": password})
@@ -121,18 +154,6 @@ def patient_token(runtime: Runtime, patient: Patient) -> dict[str, str]:
 REMOTE_VIEWS = ("IV07", "IV01", "IV18", "IV25", "IV27")
 
 
-def photo_jpeg(
-    colour: tuple[int, int, int] = (215, 190, 180), size: tuple[int, int] = (640, 480)
-) -> bytes:
-    """A sharp, well-exposed test photo: a light field with a grid of darker stripes."""
-    image = PILImage.new("RGB", size, colour)
-    for x in range(0, size[0], 32):
-        image.paste((90, 40, 40), (x, 0, x + 6, size[1]))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=90)
-    return out.getvalue()
-
-
 def create_scan_session(
     runtime: Runtime,
     patient: Patient,
@@ -142,8 +163,10 @@ def create_scan_session(
     status: ScanSessionStatus = ScanSessionStatus.PENDING,
     preview: bytes | None = None,
     quality: dict[str, object] | None = None,
+    submitted: bool = True,
 ) -> ScanSession:
-    """A check-in with `photos` processed photos (READY, with thumbnail and preview in the store)."""
+    """A check-in with `photos` processed photos (READY, with thumbnail and preview in the store),
+    sent by the patient unless `submitted` is False (an unsent one is not in the review queue)."""
     data = preview or photo_jpeg()
     at = created_at or utcnow()
     with transaction(runtime.session_factory) as session:
@@ -155,6 +178,7 @@ def create_scan_session(
             expected_views=list(REMOTE_VIEWS),
             created_at=at,
             updated_at=at,
+            submitted_at=at if submitted and photos else None,
         )
         session.add(scan)
         session.flush()

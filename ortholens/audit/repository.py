@@ -6,8 +6,9 @@ import uuid
 import zlib
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from ortholens.models import AuditEvent, AuditOutcome
@@ -16,8 +17,9 @@ from ortholens.models import AuditEvent, AuditOutcome
 def lock_chain(session: Session, chain: str) -> None:
     """Serialize appends to one chain until the transaction ends.
 
-    PostgreSQL: a transaction-scoped advisory lock per chain. SQLite needs nothing more: every
-    write transaction starts with BEGIN IMMEDIATE and so already runs alone.
+    PostgreSQL: a transaction-scoped advisory lock per chain. SQLite needs nothing more: appends
+    run only in write transactions (a read's go to the audit writer's), which start with BEGIN
+    IMMEDIATE and so already run alone.
     """
     if session.get_bind().dialect.name == "postgresql":
         key = zlib.crc32(chain.encode()) - 2**31  # fits the signed 32-bit lock key space
@@ -32,6 +34,12 @@ def last_link(session: Session, chain: str) -> tuple[int, str] | None:
         .limit(1)
     ).first()
     return (row[0], row[1]) if row else None
+
+
+def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert linked events in one multi-row statement (no ORM objects: a gallery page has 30)."""
+    if rows:
+        session.execute(insert(AuditEvent), rows)
 
 
 def chains(session: Session) -> list[str]:

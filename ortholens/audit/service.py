@@ -1,4 +1,4 @@
-"""Recording audit events in the caller's transaction, and verifying the chains."""
+"""Recording audit events with the caller's transaction, and verifying the chains."""
 
 from __future__ import annotations
 
@@ -6,30 +6,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ortholens.audit import repository
-from ortholens.audit.chain import GENESIS_HASH, ChainBreak, ChainRow, event_hash, verify_chain
-from ortholens.kit.db import defer_on_rollback, utcnow
+from ortholens.audit.chain import ChainBreak, ChainRow, verify_chain
+from ortholens.audit.writer import HASHED_FIELDS, PendingEvent, append_events, writer_for
+from ortholens.kit.db import after_read_commit, defer_on_rollback, is_read_transaction
 from ortholens.kit.request_context import current_request
 from ortholens.models import ActorType, AuditEvent, AuditOutcome
 
 SYSTEM_CHAIN = "system"
-HASHED_FIELDS = (
-    "chain",
-    "seq",
-    "at",
-    "clinic_id",
-    "actor_type",
-    "actor_id",
-    "action",
-    "target_type",
-    "target_id",
-    "outcome",
-    "ip",
-    "request_id",
-    "details",
-)
 
 
 @dataclass(frozen=True)
@@ -61,37 +47,40 @@ def record(
     target_id: uuid.UUID | None = None,
     outcome: AuditOutcome = AuditOutcome.SUCCESS,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append an event to its clinic's chain in `session`'s transaction (commits with the action).
+) -> None:
+    """Append an event to its clinic's chain with `session`'s transaction.
 
-    `details` must hold ids, counts and codes only: never names, e-mails, tokens or passwords.
+    In a write transaction the event commits with the action; in a read transaction (a GET) it is
+    handed, once the read has committed, to the process's group commit (`writer.AuditWriter`),
+    and the request answers only when that batch has committed, so readers never queue on a
+    chain's lock one by one. `details` must hold ids, counts and codes only: never names,
+    e-mails, tokens or passwords.
     """
     clinic = clinic_id if clinic_id is not None else actor.clinic_id
-    chain = chain_for(clinic)
-    repository.lock_chain(session, chain)
-    last = repository.last_link(session, chain)
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     info = current_request()
-    event = AuditEvent(
-        chain=chain,
-        seq=seq,
-        at=utcnow(),
-        clinic_id=clinic,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        outcome=outcome,
-        ip=info.ip,
-        request_id=info.request_id,
-        details=details or {},
-        prev_hash=prev_hash,
-    )
-    event.hash = event_hash(fields_of(event), prev_hash)
-    session.add(event)
-    session.flush()
-    return event
+    # The request's ip and id are taken now: its context may be gone by the time a read appends.
+    event: PendingEvent = {
+        "chain": chain_for(clinic),
+        "clinic_id": clinic,
+        "actor_type": actor.type,
+        "actor_id": actor.id,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "outcome": outcome,
+        "ip": info.ip,
+        "request_id": info.request_id,
+        "details": details or {},
+    }
+    if not is_read_transaction(session):
+        append_events(session, [event])
+        return
+    after_read_commit(session, _hand_over).append(event)
+
+
+def _hand_over(factory: sessionmaker[Session], events: list[PendingEvent]) -> None:
+    # The read has committed; its events go to the group commit and this request waits for it.
+    writer_for(factory).append(events)
 
 
 def record_denied(

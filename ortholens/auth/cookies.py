@@ -3,19 +3,14 @@ SameSite; the CSRF cookie is readable by our own scripts so they can echo it in 
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from fastapi import Request, Response
 
-from ortholens.auth.deps import (
-    ACCESS_COOKIE,
-    CSRF_COOKIE,
-    PATIENT_ACCESS_COOKIE,
-    PATIENT_REFRESH_COOKIE,
-    REFRESH_COOKIE,
-)
+from ortholens.auth.cookie_names import cookie_names
+from ortholens.auth.deps import check_csrf
 from ortholens.auth.service import IssuedTokens
+from ortholens.auth.tokens import TokenSigner, TokenType
 from ortholens.kit.db import utcnow
 from ortholens.kit.errors import Unauthorized
 
@@ -23,11 +18,20 @@ STAFF_REFRESH_PATH = "/api/auth"
 PATIENT_REFRESH_PATH = "/api/patient-auth"
 
 
-def refresh_token_from(request: Request, body_token: str | None, *, patient: bool) -> str:
-    """The refresh token an API client sent in the body, else the httpOnly cookie (401 if none)."""
-    token = body_token or request.cookies.get(PATIENT_REFRESH_COOKIE if patient else REFRESH_COOKIE)
+def refresh_token_from(
+    request: Request, signer: TokenSigner, body_token: str | None, *, patient: bool
+) -> str:
+    """The refresh token an API client sent in the body, else the httpOnly cookie (401 if none).
+
+    The cookie is an ambient credential, so a refresh made with it must echo the session's CSRF
+    token like any other cookie-authenticated write (a cross-site form could otherwise rotate it).
+    """
+    if body_token:
+        return body_token
+    token = request.cookies.get(cookie_names(request).refresh_for(patient=patient))
     if not token:
         raise Unauthorized("Sign in to continue.")
+    check_csrf(request, signer, signer.decode(token, TokenType.REFRESH).session_id)
     return token
 
 
@@ -35,10 +39,13 @@ def _max_age(expires_at: datetime) -> int:
     return max(0, int((expires_at - utcnow()).total_seconds()))
 
 
-def set_session_cookies(response: Response, tokens: IssuedTokens, *, patient: bool) -> str:
+def set_session_cookies(
+    request: Request, response: Response, tokens: IssuedTokens, *, patient: bool
+) -> str:
     """Set access, refresh and CSRF cookies; returns the CSRF token for the page to embed."""
-    access_name = PATIENT_ACCESS_COOKIE if patient else ACCESS_COOKIE
-    refresh_name = PATIENT_REFRESH_COOKIE if patient else REFRESH_COOKIE
+    names = cookie_names(request)
+    access_name = names.access_for(patient=patient)
+    refresh_name = names.refresh_for(patient=patient)
     refresh_path = PATIENT_REFRESH_PATH if patient else STAFF_REFRESH_PATH
     response.set_cookie(
         access_name,
@@ -58,9 +65,9 @@ def set_session_cookies(response: Response, tokens: IssuedTokens, *, patient: bo
         samesite="strict",
         path=refresh_path,
     )
-    csrf = secrets.token_urlsafe(32)
+    csrf = tokens.csrf_token
     response.set_cookie(
-        CSRF_COOKIE,
+        names.csrf,
         csrf,
         max_age=_max_age(tokens.refresh_expires_at),
         secure=True,
@@ -70,13 +77,11 @@ def set_session_cookies(response: Response, tokens: IssuedTokens, *, patient: bo
     return csrf
 
 
-def clear_session_cookies(response: Response, *, patient: bool) -> None:
-    if patient:
-        response.delete_cookie(PATIENT_ACCESS_COOKIE, path="/", secure=True, httponly=True)
-        response.delete_cookie(
-            PATIENT_REFRESH_COOKIE, path=PATIENT_REFRESH_PATH, secure=True, httponly=True
-        )
-    else:
-        response.delete_cookie(ACCESS_COOKIE, path="/", secure=True, httponly=True)
-        response.delete_cookie(REFRESH_COOKIE, path=STAFF_REFRESH_PATH, secure=True, httponly=True)
-    response.delete_cookie(CSRF_COOKIE, path="/", secure=True)
+def clear_session_cookies(request: Request, response: Response, *, patient: bool) -> None:
+    names = cookie_names(request)
+    refresh_path = PATIENT_REFRESH_PATH if patient else STAFF_REFRESH_PATH
+    response.delete_cookie(names.access_for(patient=patient), path="/", secure=True, httponly=True)
+    response.delete_cookie(
+        names.refresh_for(patient=patient), path=refresh_path, secure=True, httponly=True
+    )
+    response.delete_cookie(names.csrf, path="/", secure=True)

@@ -6,7 +6,8 @@
     Public                   no sign-in needed (declared explicitly, so nothing is public by accident)
 
 Tokens come from `Authorization: Bearer ...` (API clients, the portal's scripts) or from the
-httpOnly cookies the web pages use; cookie-authenticated writes must also carry the CSRF token.
+httpOnly cookies the web pages use; cookie-authenticated writes must also carry the CSRF token
+of their session (`check_csrf`).
 Every check reads the database: a revoked session, a disabled user or a changed role takes effect on
 the very next request, however long the access token still has to live.
 """
@@ -16,79 +17,48 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
+from ortholens.auth.cookie_names import PLAIN, cookie_names
 from ortholens.auth.policy import Permission, Scope, grant
+from ortholens.auth.principals import Authorized, PatientPrincipal, StaffPrincipal
 from ortholens.auth.service import clinic_requires_mfa
 from ortholens.auth.tokens import TokenSigner, TokenType
-from ortholens.http.deps import RuntimeDep, SessionDep
+from ortholens.http.deps import SessionDep
 from ortholens.kit.db import utcnow
 from ortholens.kit.errors import Forbidden, Unauthorized
 from ortholens.models import (
-    ActorType,
     AuthSession,
     Clinic,
     Patient,
     PatientStatus,
-    Role,
     User,
 )
 
-ACCESS_COOKIE = "ol_access"
-REFRESH_COOKIE = "ol_refresh"
-PATIENT_ACCESS_COOKIE = "patient_access"
-PATIENT_REFRESH_COOKIE = "patient_refresh"  # the name seed 004 gives it
-CSRF_COOKIE = "ol_csrf"
+# The development (http) names; `cookie_names(request)` gives the deployment's (`__Host-` on https).
+ACCESS_COOKIE = PLAIN.access
+REFRESH_COOKIE = PLAIN.refresh
+PATIENT_ACCESS_COOKIE = PLAIN.patient_access
+PATIENT_REFRESH_COOKIE = PLAIN.patient_refresh
+CSRF_COOKIE = PLAIN.csrf
 CSRF_HEADER = "x-csrf-token"
 CSRF_FORM_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-@dataclass(frozen=True)
-class StaffPrincipal:
-    user_id: uuid.UUID
-    clinic_id: uuid.UUID | None
-    role: Role
-    session_id: uuid.UUID
-    mfa_enrollment_required: bool
-
+class _HoldsSigner(Protocol):
     @property
-    def clinic_scope(self) -> uuid.UUID | None:
-        """The clinic every query is limited to; None for a super admin (all clinics)."""
-        return None if self.role is Role.SUPER_ADMIN else self.clinic_id
-
-    @property
-    def actor(self) -> audit.Actor:
-        return audit.Actor(ActorType.USER, self.user_id, self.clinic_id)
+    def signer(self) -> TokenSigner: ...
 
 
-@dataclass(frozen=True)
-class PatientPrincipal:
-    patient_id: uuid.UUID
-    clinic_id: uuid.UUID
-    session_id: uuid.UUID
-
-    @property
-    def actor(self) -> audit.Actor:
-        return audit.Actor(ActorType.PATIENT, self.patient_id, self.clinic_id)
-
-
-@dataclass(frozen=True)
-class Authorized:
-    """A staff member allowed to use a route, with the scope of that permission."""
-
-    principal: StaffPrincipal
-    permission: Permission
-    scope: Scope
-
-
-def token_signer(runtime: RuntimeDep) -> TokenSigner:
-    return runtime.signer
+def token_signer(request: Request) -> TokenSigner:
+    """The process's token signer, built once by the composition layer (`app.state.runtime`)."""
+    holder: _HoldsSigner = request.app.state.runtime
+    return holder.signer
 
 
 SignerDep = Annotated[TokenSigner, Depends(token_signer)]
@@ -100,27 +70,28 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def _check_csrf(request: Request) -> None:
-    """Cookie-authenticated writes must echo the CSRF cookie in a header (double submit).
+def check_csrf(request: Request, signer: TokenSigner, session_id: uuid.UUID | None) -> None:
+    """A cookie-authenticated write must send the session's CSRF token in a header: an HMAC of the
+    session id (`TokenSigner.csrf_token`), which the sign-in response and every page hand to our
+    own scripts. Comparing with the session, not only with the `ol_csrf` cookie, means a cookie
+    planted by someone else (a sibling subdomain, an http page) is worth nothing.
 
-    Form posts from our own pages are checked by the page handlers, which read the form field.
+    Form posts from our own pages carry it as a form field; the page handlers move it here.
     """
     if request.method in SAFE_METHODS:
         return
-    cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = request.headers.get(CSRF_HEADER, "")
-    if not cookie or not hmac.compare_digest(cookie, sent):
+    expected = signer.csrf_token(session_id) if session_id else ""
+    if not expected or not hmac.compare_digest(expected, sent):
         raise Forbidden("This request is missing its CSRF token; reload the page and try again.")
 
 
-def _token(request: Request, cookie_name: str) -> str | None:
+def _token(request: Request, cookie_name: str) -> tuple[str | None, bool]:
+    """The access token, and whether it came from a cookie (an ambient credential)."""
     bearer = _bearer(request)
     if bearer:
-        return bearer
-    cookie = request.cookies.get(cookie_name)
-    if cookie:
-        _check_csrf(request)
-    return cookie
+        return bearer, False
+    return request.cookies.get(cookie_name) or None, True
 
 
 def _live_session(db: Session, session_id: uuid.UUID | None) -> AuthSession:
@@ -132,10 +103,12 @@ def _live_session(db: Session, session_id: uuid.UUID | None) -> AuthSession:
 
 def current_staff(request: Request, db: SessionDep, signer: SignerDep) -> StaffPrincipal:
     """The signed-in staff member (401 when there is none or the sign-in has ended)."""
-    token = _token(request, ACCESS_COOKIE)
+    token, from_cookie = _token(request, cookie_names(request).access)
     if token is None:
         raise Unauthorized("Sign in to continue.")
     claims = signer.decode(token, TokenType.STAFF)
+    if from_cookie:
+        check_csrf(request, signer, claims.session_id)
     auth = _live_session(db, claims.session_id)
     user = db.get(User, claims.subject)
     clinic = db.get(Clinic, user.clinic_id) if user and user.clinic_id else None
@@ -157,10 +130,12 @@ def current_staff(request: Request, db: SessionDep, signer: SignerDep) -> StaffP
 
 def current_patient(request: Request, db: SessionDep, signer: SignerDep) -> PatientPrincipal:
     """The patient signed in to the portal (401 otherwise; staff tokens are not accepted)."""
-    token = _token(request, PATIENT_ACCESS_COOKIE)
+    token, from_cookie = _token(request, cookie_names(request).patient_access)
     if token is None:
         raise Unauthorized("Sign in to continue.")
     claims = signer.decode(token, TokenType.PATIENT)
+    if from_cookie:
+        check_csrf(request, signer, claims.session_id)
     auth = _live_session(db, claims.session_id)
     patient = db.get(Patient, claims.subject)
     if patient is None or auth.patient_id != patient.id or patient.status is PatientStatus.ARCHIVED:

@@ -43,8 +43,10 @@ def staff_read(user: User) -> StaffRead:
     )
 
 
-def _tokens_response(response: Response, tokens: service.IssuedTokens) -> SessionTokens:
-    csrf = set_session_cookies(response, tokens, patient=False)
+def _tokens_response(
+    request: Request, response: Response, tokens: service.IssuedTokens
+) -> SessionTokens:
+    csrf = set_session_cookies(request, response, tokens, patient=False)
     return SessionTokens(
         access_token=tokens.access_token,
         expires_at=tokens.access_expires_at,
@@ -55,7 +57,13 @@ def _tokens_response(response: Response, tokens: service.IssuedTokens) -> Sessio
 
 @router.post("/login", response_model=StaffLoginResponse, dependencies=[Public])
 def login(
-    body: LoginRequest, response: Response, db: SessionDep, signer: SignerDep, runtime: RuntimeDep
+    *,
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    db: SessionDep,
+    signer: SignerDep,
+    runtime: RuntimeDep,
 ) -> StaffLoginResponse:
     """Sign in with e-mail, password and (when enrolled) a TOTP code."""
     user, tokens = service.sign_in_staff(
@@ -67,7 +75,7 @@ def login(
         password=body.password,
         totp_code=body.totp,
     )
-    issued = _tokens_response(response, tokens)
+    issued = _tokens_response(request, response, tokens)
     return StaffLoginResponse(**issued.model_dump(), user=staff_read(user))
 
 
@@ -80,17 +88,19 @@ def refresh(
     body: RefreshRequest | None = None,
 ) -> SessionTokens:
     """Exchange the refresh token (cookie or body) for new tokens; each one works once."""
-    token = refresh_token_from(request, body.refresh_token if body else None, patient=False)
+    token = refresh_token_from(request, signer, body.refresh_token if body else None, patient=False)
     tokens = service.refresh(db, signer, token, subject_type=SubjectType.STAFF)
-    return _tokens_response(response, tokens)
+    return _tokens_response(request, response, tokens)
 
 
 @router.post("/logout", status_code=204)
-def logout(principal: CurrentStaff, response: Response, db: SessionDep) -> Response:
+def logout(
+    principal: CurrentStaff, request: Request, response: Response, db: SessionDep
+) -> Response:
     """Sign out of this session; its tokens stop working at once."""
     service.end_session(db, principal.session_id, principal.actor)
     response.status_code = 204
-    clear_session_cookies(response, patient=False)
+    clear_session_cookies(request, response, patient=False)
     return response
 
 
@@ -115,8 +125,10 @@ def _user(db: SessionDep, principal: CurrentStaff) -> User:
 
 @router.post("/password", response_model=SessionTokens)
 def change_password(
+    *,
     body: PasswordChange,
     principal: CurrentStaff,
+    request: Request,
     response: Response,
     db: SessionDep,
     signer: SignerDep,
@@ -124,7 +136,7 @@ def change_password(
     """Change your password; every other sign-in ends and this device gets new tokens."""
     user = _user(db, principal)
     service.change_password(db, user, current=body.current_password, new=body.new_password)
-    return _tokens_response(response, service.open_session(db, signer, user=user))
+    return _tokens_response(request, response, service.open_session(db, signer, user=user))
 
 
 @router.post("/mfa/setup", response_model=MfaSetup)

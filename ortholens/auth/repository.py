@@ -57,3 +57,7 @@ def find_user_by_email(session: Session, email: str) -> User | None:
 
 def get_bucket(session: Session, key: str) -> RateLimitBucket | None:
     return session.get(RateLimitBucket, key)
+
+
+def delete_bucket(session: Session, bucket: RateLimitBucket) -> None:
+    session.delete(bucket)

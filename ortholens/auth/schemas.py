@@ -58,4 +58,4 @@ class MfaSetup(ApiModel):
 
 
 class MfaCode(ApiModel):
-    code: str = Field(max_length=12)
+    code: str = Field(pattern=r"^ *[0-9]{3} ?[0-9]{3} *$", description="The 6-digit code.")

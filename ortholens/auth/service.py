@@ -41,6 +41,7 @@ class IssuedTokens:
     access_expires_at: datetime
     refresh_token: str
     refresh_expires_at: datetime
+    csrf_token: str  # bound to the session (`TokenSigner.csrf_token`)
 
 
 def check_password_strength(password: str) -> None:
@@ -67,7 +68,9 @@ def _issue(
         RefreshToken(session_id=auth.id, token_hash=token_digest(refresh), expires_at=refresh_exp)
     )
     session.flush()
-    return IssuedTokens(auth.id, access, access_exp, refresh, refresh_exp)
+    return IssuedTokens(
+        auth.id, access, access_exp, refresh, refresh_exp, signer.csrf_token(auth.id)
+    )
 
 
 def open_session(

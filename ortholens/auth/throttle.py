@@ -81,7 +81,7 @@ def reset(session: Session, key: str) -> None:
     """A successful sign-in clears the account's failures."""
     bucket = repository.get_bucket(session, key)
     if bucket is not None:
-        session.delete(bucket)
+        repository.delete_bucket(session, bucket)
 
 
 # Checked when the account does not exist, so that "unknown" and "wrong" take as long.

@@ -12,7 +12,9 @@ checks the type; anything wrong is the same 401 to the caller.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,11 +53,9 @@ class Claims:
     token_id: str
 
 
-def derive_jwt_key(signing_key: bytes) -> bytes:
-    """A key used only for JWTs, derived from the process signing key."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"ortholens-jwt-v1").derive(
-        signing_key
-    )
+def derive_jwt_key(signing_key: bytes, purpose: bytes = b"ortholens-jwt-v1") -> bytes:
+    """A key used only for `purpose` (JWTs by default), derived from the process signing key."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(signing_key)
 
 
 def token_digest(token: str) -> str:
@@ -66,6 +66,14 @@ def token_digest(token: str) -> str:
 class TokenSigner:
     def __init__(self, signing_key: bytes) -> None:
         self._key = derive_jwt_key(signing_key)
+        self._csrf_key = derive_jwt_key(signing_key, b"ortholens-csrf-v1")
+
+    def csrf_token(self, session_id: uuid.UUID) -> str:
+        """The CSRF token of a sign-in session: an HMAC of its id, so a token is good for that
+        session only and nobody without the server's key can make one (an `ol_csrf` cookie an
+        attacker planted, echoed in the header, is refused)."""
+        digest = hmac.new(self._csrf_key, b"csrf:" + session_id.bytes, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
     def issue(
         self,

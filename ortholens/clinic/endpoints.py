@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Response
 
-from ortholens.auth.deps import Authorized, Public, RequirePermission, SignerDep
+from ortholens.auth.deps import Public, RequirePermission, SignerDep
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.clinic import service
 from ortholens.clinic.schemas import (
     InviteAcceptance,

@@ -18,6 +18,11 @@ def get_user(session: Session, user_id: uuid.UUID) -> User | None:
     return session.get(User, user_id)
 
 
+def clinic_by_name(session: Session, name: str) -> Clinic | None:
+    """The first clinic with exactly this name (names are not unique; the demo's is ours)."""
+    return session.scalars(select(Clinic).where(Clinic.name == name).limit(1)).first()
+
+
 def email_taken(session: Session, email: str) -> bool:
     return session.scalar(select(User.id).where(User.email == email).limit(1)) is not None
 

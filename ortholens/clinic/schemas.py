@@ -3,22 +3,23 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
-from ortholens.http.schemas import ApiModel
+from ortholens.http.email import EmailAddress
+from ortholens.http.schemas import ApiModel, OneLineText
 from ortholens.models import Role
 
 
 class StaffCreate(ApiModel):
-    email: EmailStr
-    full_name: str = Field(min_length=1, max_length=200)
+    email: EmailAddress
+    full_name: OneLineText = Field(min_length=1, max_length=200)
     role: Role
     clinic_id: uuid.UUID | None = Field(None, description="Super admins only: which clinic.")
 
 
 class StaffUpdate(ApiModel):
     role: Role | None = None
-    full_name: str | None = Field(None, min_length=1, max_length=200)
+    full_name: OneLineText | None = Field(None, min_length=1, max_length=200)
 
 
 class StaffMember(ApiModel):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
 from ortholens.auth import service as auth_service
-from ortholens.auth.deps import StaffPrincipal
+from ortholens.auth.principals import StaffPrincipal
 from ortholens.auth.tokens import INVITE_TTL, TokenSigner, TokenType
 from ortholens.clinic import repository
 from ortholens.kit.db import utcnow

@@ -9,7 +9,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
-from ortholens.auth.deps import StaffPrincipal
+from ortholens.auth.principals import StaffPrincipal
 from ortholens.kit.errors import InvalidInput, NotFound
 from ortholens.models import Clinic
 

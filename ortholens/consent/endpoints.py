@@ -9,8 +9,9 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from ortholens.auth.deps import Authorized, CurrentPatient, RequirePermission
+from ortholens.auth.deps import CurrentPatient, RequirePermission
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.consent import service
 from ortholens.consent.schemas import ConsentCreate, ConsentList, ConsentRead
 from ortholens.http.deps import SessionDep

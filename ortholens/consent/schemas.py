@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from ortholens.http.schemas import ApiModel
+from ortholens.http.schemas import NON_BLANK_ONE_LINE, ApiModel
 from ortholens.models import ConsentGrantor, ConsentKind
 
 ConsentStatus = Literal["active", "expired", "revoked"]
@@ -16,7 +16,11 @@ class ConsentCreate(ApiModel):
     kind: ConsentKind
     granted_by: ConsentGrantor
     guardian_name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+            NON_BLANK_ONE_LINE,
+        ]
         | None
     ) = Field(None, description="Who gave it, when granted by a guardian (required then).")
     granted_at: AwareDatetime | None = Field(None, description="Default: now. Not in the future.")

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
-from ortholens.auth.deps import PatientPrincipal, StaffPrincipal
+from ortholens.auth.principals import PatientPrincipal, StaffPrincipal
 from ortholens.consent import repository
 from ortholens.consent.schemas import ConsentCreate, ConsentStatus
 from ortholens.kit.db import utcnow

@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ortholens.auth.deps import Authorized, RequirePermission
+from ortholens.auth.deps import RequirePermission
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.dashboard import service
 from ortholens.dashboard.schemas import FeedItem, OverduePatient, Summary, TagAnalytics
-from ortholens.http.deps import SessionDep
+from ortholens.http.deps import SessionDep, writes
 
 router = APIRouter(tags=["dashboard"])
 Monitor = Annotated[Authorized, RequirePermission(Permission.MONITORING_READ)]
@@ -40,6 +41,7 @@ def overdue(auth: Monitor, db: SessionDep, clinic_id: ClinicParam = None) -> lis
 
 
 @router.get("/api/tagging/analytics", response_model=TagAnalytics)
+@writes  # saves the rate and tier on the clinic
 def tagging_analytics(auth: Analyst, db: SessionDep, clinic_id: ClinicParam = None) -> TagAnalytics:
     """30-day tagging rate and the discount tier it earns (saved on the clinic)."""
     return service.tagging_analytics(db, auth, clinic_id)

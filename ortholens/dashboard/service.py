@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
-from ortholens.auth.deps import Authorized
+from ortholens.auth.principals import Authorized
 from ortholens.clinic.tenancy import target_clinic
 from ortholens.dashboard import repository
 from ortholens.dashboard.rules import (

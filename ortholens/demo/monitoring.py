@@ -1,32 +1,36 @@
 """Demo records for remote monitoring and 3D scans, so a fresh `./run` has something to review:
 a check-in waiting for the doctor with an earlier reviewed one to compare against, a conversation,
-an overdue patient, and an upper/lower/bite scan set. The photos are drawn, the arches generated;
-the worker makes their thumbnails and web meshes as for any upload."""
+an overdue patient, and an upper/lower/bite scan set. The photos are drawn and the arches
+generated, but both enter through the ingest pipeline like any upload (consent, audit, processing
+jobs), and the worker makes their thumbnails and web meshes."""
 
 from __future__ import annotations
 
 import io
 import random
-import uuid
-from datetime import timedelta
+import secrets
+import zipfile
+from datetime import datetime, timedelta
 
 from PIL import Image as PILImage
 from PIL import ImageDraw
 from sqlalchemy.orm import Session
 
-from ortholens.audit.service import SYSTEM
-from ortholens.intraoral.arches_in import read_arches
-from ortholens.intraoral.service import Importer, import_scan_set
-from ortholens.intraoral.tasks import scan_limits
+from ortholens.audit.service import SYSTEM, Actor
+from ortholens.consent import repository as consent_repository
+from ortholens.consent.service import age_on
+from ortholens.demo.occlusion import in_occlusion
+from ortholens.ingest import Incoming, IngestLimits, Submission, ingest
 from ortholens.kit.db import utcnow
-from ortholens.kit.jobs import request_job
+from ortholens.kit.passwords import hash_password
 from ortholens.kit.storage import ObjectStore
-from ortholens.kit.storage.keys import make_key
 from ortholens.models import (
+    ActorType,
+    Consent,
+    ConsentGrantor,
+    ConsentKind,
     FileType,
-    Image,
     ImageSource,
-    ImageStatus,
     Message,
     MessageThread,
     Patient,
@@ -58,52 +62,83 @@ def intraoral_photo(seed: int) -> bytes:
     return out.getvalue()
 
 
+def _consent_to_photos(session: Session, patient: Patient, at: datetime) -> None:
+    """Patients who send check-ins agreed to photography (a guardian for a minor), as in a clinic."""
+    minor = patient.date_of_birth is not None and age_on(patient.date_of_birth, at.date()) < 18
+    consent_repository.add(
+        session,
+        Consent(
+            clinic_id=patient.clinic_id,
+            patient_id=patient.id,
+            kind=ConsentKind.PHOTOGRAPHY,
+            granted_by=ConsentGrantor.GUARDIAN if minor else ConsentGrantor.PATIENT,
+            guardian_name=f"Parent of {patient.first_name}" if minor else None,
+            granted_at=at,
+        ),
+    )
+
+
 def _check_in(
     session: Session, store: ObjectStore, patient: Patient, days_ago: int, seed: int
 ) -> ScanSession:
+    """A remote-monitoring check-in of five drawn photos, sent through the ingest pipeline as the
+    patient app's would be, then dated `days_ago`."""
     at = utcnow() - timedelta(days=days_ago)
     views = [slot.view_code for slot in REMOTE_MONITORING.slots]
     scan = ScanSession(
         clinic_id=patient.clinic_id,
         patient_id=patient.id,
         status=ScanSessionStatus.PENDING,
-        image_count=len(views),
+        image_count=0,
         expected_views=views,
         created_at=at,
         updated_at=at,
     )
     session.add(scan)
     session.flush()
+    submission = Submission(
+        actor=Actor(ActorType.PATIENT, patient.id, patient.clinic_id),
+        clinic_id=patient.clinic_id,
+        user_id=None,
+        source=ImageSource.PATIENT_APP,
+        patient_id=patient.id,
+        scan_session_id=scan.id,
+    )
     for index, view in enumerate(views):
-        image_id = uuid.uuid4()
-        key = make_key(
-            patient.clinic_id, patient.id, "photo", "original", "jpg", object_id=image_id
-        )
-        stored = store.put(key, intraoral_photo(seed * 10 + index), content_type="image/jpeg")
-        session.add(
-            Image(
-                id=image_id,
-                clinic_id=patient.clinic_id,
-                patient_id=patient.id,
-                scan_session_id=scan.id,
-                file_type=FileType.PHOTO,
-                view_code=view,
-                view_set_by_user=True,
-                source=ImageSource.PATIENT_APP,
-                status=ImageStatus.UPLOADED,
-                original_key=key,
-                original_sha256=stored.sha256,
-                original_size=stored.size,
-                mime_type="image/jpeg",
-                created_at=at,
-                updated_at=at,
-            )
-        )
-        session.flush()
-        request_job(
-            session, "image.process", {"image_id": str(image_id)}, clinic_id=patient.clinic_id
-        )
+        photo = Incoming(f"{view}.jpg", intraoral_photo(seed * 10 + index))
+        (filed,) = ingest(session, store, submission, [photo], IngestLimits())
+        for image in filed.images:
+            image.view_code, image.view_set_by_user = view, True
+            image.created_at = image.updated_at = at
+    # Sent by the patient, minutes after taking the photos: in the review queue.
+    scan.created_at = scan.updated_at = at
+    scan.submitted_at = at + timedelta(minutes=4)
     return scan
+
+
+def _scanner_bundle() -> bytes:
+    """An upper/lower/bite export as a scanner writes it: one ZIP, one STL per arch, the arches
+    in one frame and in occlusion."""
+    upper, lower, bite = in_occlusion(
+        make_arch(ArchType.UPPER, 11, triangles=60_000),
+        make_arch(ArchType.LOWER, 12, triangles=60_000),
+        make_arch(ArchType.BITE, 13, triangles=60_000),
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for kind, mesh in ((ArchType.UPPER, upper), (ArchType.LOWER, lower), (ArchType.BITE, bite)):
+            data = mesh.export(file_type="stl")
+            assert isinstance(data, bytes)
+            bundle.writestr(f"{kind.value.lower()}.stl", data)
+    return out.getvalue()
+
+
+def _register(patient: Patient, at: datetime) -> None:
+    """A portal account as registration from an invitation leaves it (the password is random
+    and never shown: the demo's patients are looked at from the staff side)."""
+    patient.portal_email = f"{patient.first_name}.{patient.last_name}@patients.example".lower()
+    patient.portal_password_hash = hash_password(secrets.token_urlsafe(16))
+    patient.onboarded_at = at
 
 
 def seed_monitoring(
@@ -113,7 +148,9 @@ def seed_monitoring(
     mia, noah, ava = patients[0], patients[1], patients[2]
     now = utcnow()
     for patient in (mia, noah, ava):
-        patient.onboarded_at = now - timedelta(days=40)
+        _register(patient, now - timedelta(days=40))
+    for patient in (mia, ava):
+        _consent_to_photos(session, patient, now - timedelta(days=40))
     reviewed = _check_in(session, store, mia, days_ago=15, seed=1)
     reviewed.status, reviewed.reviewed_at = ScanSessionStatus.REVIEWED, now - timedelta(days=14)
     reviewed.reviewed_by_id = doctor.id if doctor else None
@@ -129,11 +166,14 @@ def seed_monitoring(
     )
     _check_in(session, store, mia, days_ago=1, seed=2)
     _check_in(session, store, ava, days_ago=3, seed=3)
+    started = now - timedelta(days=14)  # with its first message, not on the day of seeding
     thread = MessageThread(
         clinic_id=mia.clinic_id,
         patient_id=mia.id,
         subject="Your aligners",
         created_by_id=doctor.id if doctor else None,
+        created_at=started,
+        updated_at=now - timedelta(days=13),
     )
     session.add(thread)
     session.flush()
@@ -155,10 +195,13 @@ def seed_monitoring(
             )
         )
     # Noah never sent a check-in since registering 40 days ago: he is on the overdue list.
-    arches = []
-    for kind, seed in ((ArchType.UPPER, 11), (ArchType.LOWER, 12), (ArchType.BITE, 13)):
-        data = make_arch(kind, seed, triangles=60_000).export(file_type="stl")
-        assert isinstance(data, bytes)
-        arches.extend(read_arches(data, f"{kind.value.lower()}.stl", scan_limits(100)))
-    importer = Importer(SYSTEM, ava.clinic_id, None, ImageSource.IMPORT)
-    import_scan_set(session, store, importer, arches, ava)
+    bundle = Submission(
+        actor=SYSTEM,
+        clinic_id=ava.clinic_id,
+        user_id=None,
+        source=ImageSource.IMPORT,
+        patient_id=ava.id,
+        takes=frozenset({FileType.SCAN_3D}),
+    )
+    limits = IngestLimits.for_scans_up_to(100)
+    ingest(session, store, bundle, [Incoming("ava-scans.zip", _scanner_bundle())], limits)

@@ -7,13 +7,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ortholens.auth import repository as auth_repository
+from ortholens.clinic import repository as clinic_repository
 from ortholens.demo.monitoring import seed_monitoring
 from ortholens.kit.passwords import hash_password
 from ortholens.kit.storage import ObjectStore
 from ortholens.models import Clinic, Patient, PatientStatus, Role, User
+from ortholens.patient import repository as patient_repository
 
 DEMO_CLINIC_NAME = "Demo Orthodontics"
 DEMO_EMAIL_DOMAIN = (
@@ -53,7 +55,7 @@ def seed_demo(session: Session, store: ObjectStore | None = None) -> list[DemoLo
 
     With a `store`, new demo patients also get check-ins, messages and a 3D scan set.
     """
-    clinic = session.scalar(select(Clinic).where(Clinic.name == DEMO_CLINIC_NAME))
+    clinic = clinic_repository.clinic_by_name(session, DEMO_CLINIC_NAME)
     if clinic is None:
         clinic = Clinic(name=DEMO_CLINIC_NAME, settings={"scan_frequency_days": 14})
         session.add(clinic)
@@ -63,7 +65,7 @@ def seed_demo(session: Session, store: ObjectStore | None = None) -> list[DemoLo
     for role, name in STAFF:
         email = f"{role.value.replace('_', '-')}@{DEMO_EMAIL_DOMAIN}"
         password = secrets.token_urlsafe(12)
-        user = session.scalar(select(User).where(User.email == email))
+        user = auth_repository.find_user_by_email(session, email)
         if user is None:
             user = User(
                 email=email,
@@ -81,8 +83,7 @@ def seed_demo(session: Session, store: ObjectStore | None = None) -> list[DemoLo
         if role is Role.DOCTOR:
             doctor = user
         logins.append(DemoLogin(role=role, name=name, email=email, password=password))
-    has_patients = session.scalar(select(Patient.id).where(Patient.clinic_id == clinic.id).limit(1))
-    if has_patients is None:
+    if not patient_repository.clinic_has_patients(session, clinic.id):
         today = date.today()
         created = []
         for first, last, age, status, frequency in PATIENTS:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
-
-from ortholens.kit.jobs import Job, JobStatus
+from ortholens.job import repository as jobs
+from ortholens.kit.db import ping
+from ortholens.kit.jobs import JobStatus
+from ortholens.kit.resources import Resources
 from ortholens.migrations.runner import current_revision, head_revision
-from ortholens.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -17,23 +17,22 @@ class CheckResult:
     detail: str
 
 
-def check_database(runtime: Runtime) -> CheckResult:
+def check_database(runtime: Resources) -> CheckResult:
     """The database answers and its schema is at the code's migration head."""
-    with runtime.engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
+    ping(runtime.engine)
     current, head = current_revision(runtime.engine), head_revision()
     if current != head:
         return CheckResult(False, f"schema at {current}, code needs {head}")
     return CheckResult(True, f"schema at {head}")
 
 
-def check_store(runtime: Runtime) -> CheckResult:
+def check_store(runtime: Resources) -> CheckResult:
     """The object store is reachable."""
     runtime.store.check()
     return CheckResult(True, runtime.settings.storage_backend.value)
 
 
-def check_queue(runtime: Runtime) -> CheckResult:
+def check_queue(runtime: Resources) -> CheckResult:
     """The queue backend answers."""
     pending = runtime.queue.pending_messages()
     backend = "redis" if runtime.settings.redis_url else "sqlite"
@@ -43,7 +42,7 @@ def check_queue(runtime: Runtime) -> CheckResult:
 CHECKS = {"database": check_database, "store": check_store, "queue": check_queue}
 
 
-def run_checks(runtime: Runtime) -> dict[str, CheckResult]:
+def run_checks(runtime: Resources) -> dict[str, CheckResult]:
     """Every readiness check; an exception counts as a failure named by its type only."""
     results: dict[str, CheckResult] = {}
     for name, check in CHECKS.items():
@@ -54,10 +53,10 @@ def run_checks(runtime: Runtime) -> dict[str, CheckResult]:
     return results
 
 
-def job_counts(runtime: Runtime) -> dict[str, int]:
+def job_counts(runtime: Resources) -> dict[str, int]:
     """How many jobs are in each state (for /metrics)."""
     with runtime.session_factory() as session:
-        rows = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+        found = jobs.count_by_status(session)
     counts = {status.value: 0 for status in JobStatus}
-    counts.update({JobStatus(status).value: int(n) for status, n in rows})
+    counts.update({status.value: n for status, n in found.items()})
     return counts

@@ -87,8 +87,32 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+class RequestBodyTooLarge(StarletteHTTPException):
+    """Raised while a request body is read, once it passes its limit (`http.middleware`). An
+    HTTPException, so FastAPI passes it on from its body parsing instead of making it a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            413, f"The request body is larger than this endpoint accepts ({limit // 1024} KB)."
+        )
+
+
+def payload_too_large(request: Request, exc: RequestBodyTooLarge) -> JSONResponse:
+    # The connection still holds the unread rest of the body: close it rather than drain it.
+    return problem_response(
+        request,
+        status=413,
+        slug="payload-too-large",
+        title="Payload too large",
+        detail=str(exc.detail),
+        headers={"Connection": "close"},
+    )
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, RequestBodyTooLarge):
+        return payload_too_large(request, exc)
     titles = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}
     title = titles.get(exc.status_code, "HTTP error")
     detail = exc.detail if isinstance(exc.detail, str) else title

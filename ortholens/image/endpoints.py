@@ -8,17 +8,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ortholens.auth.deps import Authorized, RequirePermission
+from ortholens.auth.deps import RequirePermission
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
-from ortholens.image import service
+from ortholens.image import failed, service
 from ortholens.image.repository import GalleryFilter
 from ortholens.image.schemas import ImagePage, ImageRead
+from ortholens.kit.paging import CURSOR_PATTERN
 from ortholens.models import FileType
 
 router = APIRouter(tags=["images"])
 Viewer = Annotated[Authorized, RequirePermission(Permission.IMAGING_VIEW)]
 Deleter = Annotated[Authorized, RequirePermission(Permission.IMAGING_DELETE)]
+Capturer = Annotated[Authorized, RequirePermission(Permission.IMAGING_CAPTURE)]
 
 
 def image_read(item: service.GalleryItem) -> ImageRead:
@@ -45,7 +48,7 @@ def list_images(
     deleted: Annotated[
         bool, Query(description="Include soft-deleted images (clinic admins).")
     ] = False,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, pattern=CURSOR_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 30,
 ) -> ImagePage:
     """A patient's images, newest first, filtered, with short-lived links to each variant."""
@@ -92,3 +95,17 @@ def delete_image(image_id: uuid.UUID, auth: Deleter, db: SessionDep) -> ImageRea
 def restore_image(image_id: uuid.UUID, auth: Deleter, db: SessionDep) -> ImageRead:
     """Restore a soft-deleted image within its recovery window."""
     return image_read(service.GalleryItem(service.restore_image(db, auth, image_id)))
+
+
+@router.post("/api/images/{image_id}/dismiss", response_model=ImageRead)
+def dismiss_failed_photo(
+    image_id: uuid.UUID, auth: Capturer, db: SessionDep, store: StoreDep
+) -> ImageRead:
+    """Dismiss a photo that failed processing: its file is removed, the record and its reason kept."""
+    return image_read(service.GalleryItem(failed.dismiss_failed_photo(db, store, auth, image_id)))
+
+
+@router.post("/api/images/{image_id}/retry", response_model=ImageRead)
+def retry_failed_photo(image_id: uuid.UUID, auth: Capturer, db: SessionDep) -> ImageRead:
+    """Process a photo that failed processing again."""
+    return image_read(service.GalleryItem(failed.retry_failed_photo(db, auth, image_id)))

@@ -17,14 +17,18 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
+from ortholens.export.kinds import generating_jobs
+from ortholens.image import repository
+from ortholens.image.failed import is_dismissed
+from ortholens.ingest.pipeline import INGEST_JOBS
+from ortholens.job import repository as job_repository
 from ortholens.kit.jobs import request_job
-from ortholens.kit.jobs.record import Job, JobStatus
+from ortholens.kit.jobs.record import JobStatus
 from ortholens.kit.storage import ObjectMissing, ObjectStore
-from ortholens.models import FileType, Image, ImageStatus, PendingScan, PendingScanStatus
+from ortholens.models import FileType, Image, ImageStatus
 
 # The job that rebuilds an image's variants, per kind of image.
 _REPROCESS = {FileType.PHOTO: "image.process", FileType.SCAN_3D: "intraoral.derive"}
@@ -65,8 +69,8 @@ def _check_image(
     verify_checksums: bool,
     repair: bool,
 ) -> None:
-    if image.status is ImageStatus.PENDING:
-        return  # an upload ticket; its object may not have arrived yet
+    if image.status is ImageStatus.PENDING or is_dismissed(image):
+        return  # an upload ticket (its object may not have arrived yet), or bytes removed on purpose
     image_id = str(image.id)
     try:
         if store.head(image.original_key) is None:
@@ -94,20 +98,13 @@ def _check_image(
 
 def _other_references(session: Session) -> set[str]:
     """Keys referred to by something other than an image row."""
-    keys = set(
-        session.scalars(
-            select(PendingScan.original_key).where(PendingScan.status == PendingScanStatus.PENDING)
-        )
-    )
-    for args, result, status in session.execute(
-        select(Job.args, Job.result, Job.status).where(
-            Job.name.in_(("intraoral.import", "intraoral.export"))
-        )
-    ):
-        if status in (JobStatus.QUEUED, JobStatus.RUNNING) and args.get("upload_key"):
-            keys.add(str(args["upload_key"]))
-        if status is JobStatus.SUCCEEDED and result and result.get("key"):
-            keys.add(str(result["key"]))
+    keys = repository.waiting_pending_scan_keys(session)
+    # An ingest job holds a large upload until it is filed; a generating job holds its file.
+    for job in job_repository.jobs_named(session, (*INGEST_JOBS, *generating_jobs())):
+        if job.status in (JobStatus.QUEUED, JobStatus.RUNNING) and job.args.get("upload_key"):
+            keys.add(str(job.args["upload_key"]))
+        if job.status is JobStatus.SUCCEEDED and job.result and job.result.get("key"):
+            keys.add(str(job.result["key"]))
     return keys
 
 
@@ -121,7 +118,7 @@ def check_storage(
 ) -> IntegrityReport:
     """Cross-check every image row against the store; with `repair`, fix what is safe to fix."""
     report = IntegrityReport()
-    images = list(session.scalars(select(Image).order_by(Image.created_at)))
+    images = repository.all_images(session)
     referenced: set[str] = set()
     for done, image in enumerate(images, 1):
         report.images_checked += 1

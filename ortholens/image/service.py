@@ -1,8 +1,11 @@
 """Gallery rules: who sees which bytes, signed links, soft delete and restore.
 
 Viewing bytes is scoped by role (DOMAIN.md): billing sees metadata only, front desk sees photo
-and document bytes but no X-ray, CBCT or 3D. Every signed link handed out is a view of image bytes
-and is audited, one event per image.
+and document bytes but no X-ray, CBCT or 3D, and 3D scans and CBCT volumes need the
+`imaging:3d_view` grant as well (read-only staff see photos and X-rays, not 3D). What an item is
+decides, not only its file type: a radiograph uploaded through the photo routes (category
+"radiograph" or view XRAY) is an X-ray to these rules. Every signed link handed out is a view of
+image bytes and is audited, one event per image.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
-from ortholens.auth.deps import Authorized
 from ortholens.auth.policy import Permission, Scope, grant
+from ortholens.auth.principals import Authorized
 from ortholens.image import repository
+from ortholens.image.failed import is_dismissed
 from ortholens.image.repository import GalleryFilter
 from ortholens.kit.db import utcnow
 from ortholens.kit.errors import Conflict, Forbidden, NotFound
@@ -27,7 +31,10 @@ from ortholens.patient.service import find_patient
 
 RECOVERY_WINDOW = timedelta(days=30)
 NOT_FOUND = "No image with this id."
-_NO_BYTES_FOR_FRONT_DESK = frozenset({FileType.XRAY, FileType.CBCT, FileType.SCAN_3D})
+_RADIOGRAPHS = frozenset({FileType.XRAY, FileType.CBCT, FileType.SCAN_3D})
+_THREE_D = frozenset({FileType.CBCT, FileType.SCAN_3D})
+RADIOGRAPH_CATEGORY = "radiograph"
+RADIOGRAPH_VIEW = "XRAY"
 
 
 @dataclass(frozen=True)
@@ -36,12 +43,24 @@ class GalleryItem:
     urls: dict[str, str] = field(default_factory=dict)
 
 
-def may_see_bytes(scope: Scope, file_type: FileType) -> bool:
-    """Whether a view scope lets its holder load an image's bytes (not just its metadata)."""
-    if scope is Scope.METADATA_ONLY:
+def is_radiograph(image: Image) -> bool:
+    """An X-ray, CBCT or 3D item, by file type or by what the photo routes were told or found."""
+    return (
+        image.file_type in _RADIOGRAPHS
+        or image.category == RADIOGRAPH_CATEGORY
+        or image.view_code == RADIOGRAPH_VIEW
+    )
+
+
+def may_see_bytes(auth: Authorized, image: Image) -> bool:
+    """Whether the caller may load an image's bytes (not just its metadata): the scope of the
+    grant they came with, and for 3D scans and CBCT the role's `imaging:3d_view` grant too."""
+    if auth.scope is Scope.METADATA_ONLY:
         return False
-    if scope is Scope.PHOTOS_AND_METADATA:
-        return file_type not in _NO_BYTES_FOR_FRONT_DESK
+    if auth.scope is Scope.PHOTOS_AND_METADATA and is_radiograph(image):
+        return False
+    if image.file_type in _THREE_D:
+        return grant(auth.principal.role, Permission.IMAGING_3D_VIEW) is not None
     return True
 
 
@@ -85,7 +104,7 @@ def gallery_item(
     original: bool,
 ) -> GalleryItem:
     """An image with signed links to its bytes when the role may load them (each grant audited)."""
-    if not may_see_bytes(auth.scope, image.file_type) or image.deleted_at is not None:
+    if not may_see_bytes(auth, image) or image.deleted_at is not None:
         return GalleryItem(image)
     urls = _signed_urls(store, image, expires_in=expires_in, original=original)
     _record(
@@ -182,6 +201,8 @@ def restore_image(db: Session, auth: Authorized, image_id: uuid.UUID) -> Image:
         raise Conflict("The 30-day recovery window of this image has passed.")
     if image.deleted_at is not None and auth.scope is not Scope.FULL:
         raise Forbidden("Only a clinic admin can restore a deleted image.")
+    if is_dismissed(image):
+        raise Conflict("This failed photo was dismissed and its file removed; upload it again.")
     image.deleted_at = image.deleted_by_id = None
     image.deletion_requested_at = image.deletion_requested_by_id = None
     _record(db, auth, "image.restore", image)

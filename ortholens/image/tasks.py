@@ -1,12 +1,15 @@
 """`image.process`: derive a photo's variants, score its quality and suggest its view.
 
+All the decoding of the photo's (untrusted) bytes happens in one isolated call, `derive_photo`, run
+by the runtime's decoder pool: a decoder that crashes, hangs or runs out of memory fails this photo
+with a reason instead of taking the worker down. Only plain data comes back.
+
 Safe to run twice: a finished image is skipped, and a variant already stored by a crashed run is
 reused rather than written again (objects are never overwritten).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import uuid
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session
 from ortholens.kit.db import transaction
 from ortholens.kit.errors import InvalidInput
 from ortholens.kit.jobs import JobContext, job_handler
-from ortholens.kit.storage import ObjectExists, ObjectStore
+from ortholens.kit.storage import ObjectStore, put_once
 from ortholens.models import FileType, Image, ImageStatus
 from ortholens.processing.photos import PhotoVariants, make_variants
 from ortholens.processing.quality import score_quality
@@ -41,12 +44,6 @@ class _Input:
 def variant_key(original_key: str, name: str, ext: str) -> str:
     """`{clinic}/{patient}/{kind}/{uuid}/original.jpg` -> `.../{uuid}/{name}.{ext}`."""
     return f"{original_key.rsplit('/', 1)[0]}/{name}.{ext}"
-
-
-def _put_once(store: ObjectStore, key: str, data: bytes, content_type: str) -> None:
-    # ObjectExists: written by an earlier run of this job that did not get to commit.
-    with contextlib.suppress(ObjectExists):
-        store.put(key, data, content_type=content_type)
 
 
 def _captured_at(kept: dict[str, Any]) -> datetime | None:
@@ -85,20 +82,20 @@ def process_image(ctx: JobContext, image_id: str) -> dict[str, Any]:
     ctx.progress(0.1, "reading the original")
     data = store.read(found.key)
     sha256 = hashlib.sha256(data).hexdigest()
+    ctx.progress(0.2, "making the thumbnail and preview, scoring the photo")
     try:
-        variants = make_variants(data)
-    except InvalidInput as exc:
+        derived = runtime.decoders.run(runtime.decode_steps.photo, data)
+    except InvalidInput as exc:  # including DecoderFailed: a crash or hang on this file
         image = ctx.session.get(Image, uuid.UUID(image_id))
         assert image is not None
         image.status, image.failure_reason = ImageStatus.FAILED, exc.detail
         image.original_sha256 = image.original_sha256 or sha256
         return {"failed": exc.detail}
-    ctx.progress(0.6, "scoring the photo")
-    analysed = _analyse(variants)
+    variants, analysed = derived.variants, derived.analysis
     thumb_key = variant_key(found.key, "thumbnail", "webp")
     preview_key = variant_key(found.key, "preview", "jpg")
-    _put_once(store, thumb_key, variants.thumbnail, variants.thumbnail_media_type)
-    _put_once(store, preview_key, variants.preview, variants.preview_media_type)
+    put_once(store, thumb_key, variants.thumbnail, content_type=variants.thumbnail_media_type)
+    put_once(store, preview_key, variants.preview, content_type=variants.preview_media_type)
     ctx.progress(0.9, "saving")
     image = ctx.session.get(Image, uuid.UUID(image_id))
     assert image is not None
@@ -108,13 +105,31 @@ def process_image(ctx: JobContext, image_id: str) -> dict[str, Any]:
     image.width, image.height = variants.width, variants.height
     image.variants = {"thumbnail": thumb_key, "preview": preview_key}
     image.captured_at = _captured_at(dict(variants.kept_metadata))
-    image.info = {"exif": dict(variants.kept_metadata), "view_scores": analysed["view_scores"]}
+    image.info = {
+        "exif": dict(variants.kept_metadata),
+        "view_scores": analysed["view_scores"],
+        "view_reason": analysed["view_reason"],  # why the classifier left the view unset
+    }
     image.quality_score = analysed["quality"]["overall"]
     image.quality = analysed["quality"]
     image.category = image.category or analysed["category"]
     if not found.view_set_by_user and analysed["view"] is not None:
         image.view_code, image.view_confidence = analysed["view"], analysed["confidence"]
     return {"quality": image.quality_score, "view": image.view_code}
+
+
+@dataclass(frozen=True)
+class DerivedPhoto:
+    """What the pixel work on one photo yields: its variants and the quality and view analysis."""
+
+    variants: PhotoVariants
+    analysis: dict[str, Any]
+
+
+def derive_photo(data: bytes) -> DerivedPhoto:
+    """Variants, quality score and view suggestion of one photo: every decode of its bytes."""
+    variants = make_variants(data)
+    return DerivedPhoto(variants=variants, analysis=_analyse(variants))
 
 
 def _analyse(variants: PhotoVariants) -> dict[str, Any]:
@@ -136,4 +151,5 @@ def _analyse(variants: PhotoVariants) -> dict[str, Any]:
         "category": view.category.value if view.category else None,
         # float(): OpenCV gives numpy scalars, which a JSON column refuses.
         "view_scores": {code.value: round(float(score), 3) for code, score in view.scores.items()},
+        "view_reason": view.reason,
     }

@@ -9,21 +9,23 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Response, UploadFile
 
 from ortholens.audit import service as audit
-from ortholens.auth.deps import Authorized, RequirePermission
+from ortholens.auth.deps import RequirePermission
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.clinic.tenancy import find_in_clinic, target_clinic
-from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
+from ortholens.http.deps import DecodersDep, SessionDep, SettingsDep, StoreDep
 from ortholens.image.service import gallery_item
-from ortholens.intraoral import service, uploads
+from ortholens.intraoral import pending, service, uploads
 from ortholens.intraoral.schemas import (
     ArchChange,
     AssignPending,
     ImportResult,
     PendingScanRead,
+    RenderRead,
     ScanMetadata,
     ScanRead,
 )
-from ortholens.kit.errors import InvalidInput
+from ortholens.kit.errors import InvalidInput, NotFound
 from ortholens.models import FileType, Image, ImageSource, PendingScan
 from ortholens.patient.service import find_patient
 
@@ -55,6 +57,7 @@ def scan_read(image: Image, urls: dict[str, str] | None = None) -> ScanRead:
         bite_lower_id=image.bite_lower_id,
         captured_at=image.captured_at,
         created_at=image.created_at,
+        duplicate_of=image.info.get("duplicate_of"),
         urls=urls or {},
     )
 
@@ -84,32 +87,39 @@ def _importer(auth: Authorized, clinic_id: uuid.UUID, source: ImageSource) -> se
 @router.post("/api/imaging/3d/import", response_model=ImportResult, status_code=201)
 def import_scan(
     *,
-    file: UploadFile,
+    file: list[UploadFile],
     auth: Capturer,
     db: SessionDep,
     store: StoreDep,
     settings: SettingsDep,
+    decoders: DecodersDep,
     response: Response,
     patient_id: Annotated[uuid.UUID | None, Form(alias="patientId")] = None,
     clinic_id: Annotated[uuid.UUID | None, Form(alias="clinicId")] = None,
+    units: Annotated[str | None, Form(max_length=16)] = None,
 ) -> ImportResult:
-    """Import an STL, PLY, OBJ, 3MF, 3Shape .dcm file or a scanner's ZIP bundle.
+    """Import an STL, PLY, OBJ, 3MF, 3Shape .dcm file or a scanner's ZIP bundle; several `file`
+    parts (a scanner's export folder, paths in their file names) are imported as one bundle.
 
     Without `patientId` the scanner's metadata must name exactly one patient of the clinic, else
     the arches wait in the pending queue. Files over the background size answer 202 with a job.
+    A scan the patient already has (same SHA-256) is stored and reported in `duplicateOf`.
+    `units` (mm, cm, m, um, in) reads the scans in that unit instead of the files' own, as the
+    size check of an earlier import may suggest (`archDetection.size.suggestions`).
     """
     patient = (
         find_patient(db, auth.principal, patient_id, action="scan.import") if patient_id else None
     )
     clinic = patient.clinic_id if patient else target_clinic(db, auth.principal, clinic_id)
-    result = uploads.import_upload(
+    result = uploads.import_files(
         db,
         store,
         settings,
         _importer(auth, clinic, ImageSource.UPLOAD),
-        file=file.file,
-        name=file.filename or "",
+        files=uploads.chosen_files(file),
         patient=patient,
+        parse=decoders.run,
+        units=units,
     )
     if result.job_id is not None:
         response.status_code = 202
@@ -121,14 +131,13 @@ def import_scan(
             pending=[],
             job_id=result.job_id,
         )
-    outcome = result.outcome
-    assert outcome is not None
     return ImportResult(
-        scan_set_id=outcome.scan_set_id,
-        patient_id=outcome.patient_id,
-        matched_by=outcome.matched_by,
-        scans=[scan_read(image) for image in outcome.images],
-        pending=[pending_read(row) for row in outcome.pending],
+        scan_set_id=result.scan_set_id,
+        patient_id=result.patient_id,
+        matched_by=result.matched_by,
+        scans=[scan_read(image) for image in result.images],
+        pending=[pending_read(row) for row in result.pending],
+        duplicate_of=result.duplicate_of,
     )
 
 
@@ -152,8 +161,11 @@ def _scan(db: SessionDep, auth: Authorized, image_id: uuid.UUID, action: str) ->
 
 
 @router.get("/api/imaging/3d/{image_id}/metadata", response_model=ScanMetadata)
-def scan_metadata(image_id: uuid.UUID, auth: Viewer, db: SessionDep) -> ScanMetadata:
-    """Mesh statistics, the arch detection and the scanner's own metadata of one scan."""
+def scan_metadata(image_id: uuid.UUID, auth: Viewer3D, db: SessionDep) -> ScanMetadata:
+    """Mesh statistics, the arch detection and the scanner's own metadata of one scan.
+
+    A view of the scan (imaging:3d_view): the scanner's fields may name the patient. Roles
+    without 3D view keep the gallery's item fields (`GET /api/images/{id}`)."""
     image = _scan(db, auth, image_id, "image.read")
     audit.record(
         db,
@@ -175,6 +187,39 @@ def scan_metadata(image_id: uuid.UUID, auth: Viewer, db: SessionDep) -> ScanMeta
         arch_detection=info.get("arch_detection", {}),
         scanner=info.get("scanner", {}),
         web_mesh=info.get("web_mesh"),
+        colour=info.get("colour"),
+        file_notes=info.get("file_notes") or [],
+        renders=[
+            RenderRead(index=index, name=r["name"], media_type=r["media_type"], size=r["size"])
+            for index, r in enumerate(info.get("renders") or [], start=1)
+        ],
+        duplicate_of=info.get("duplicate_of"),
+    )
+
+
+@router.get("/api/imaging/3d/{image_id}/renders/{index}", response_class=Response)
+def scan_render(
+    image_id: uuid.UUID, index: int, auth: Viewer3D, db: SessionDep, store: StoreDep
+) -> Response:
+    """One image that came with the scan's export (a gallery JPG, a screenshot of the model)."""
+    image = _scan(db, auth, image_id, "image.view")
+    renders = image.info.get("renders") or []
+    if not 1 <= index <= len(renders):
+        raise NotFound("This scan has no render with this number.")
+    render = renders[index - 1]
+    audit.record(
+        db,
+        auth.principal.actor,
+        "image.view",
+        clinic_id=image.clinic_id,
+        target_type="image",
+        target_id=image.id,
+        details={"patient_id": str(image.patient_id), "render": index},
+    )
+    return Response(
+        store.read(render["key"]),
+        media_type=render["media_type"],
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
     )
 
 
@@ -201,7 +246,7 @@ def patient_scans(
 @router.get("/api/imaging/3d/pending", response_model=list[PendingScanRead])
 def pending_scans(auth: Capturer, db: SessionDep) -> list[PendingScanRead]:
     """Scans whose metadata named no known patient, waiting for a person to assign them."""
-    rows = service.list_pending(db, auth.principal.clinic_scope)
+    rows = pending.list_pending(db, auth.principal.clinic_scope)
     audit.record(db, auth.principal.actor, "pending_scan.list", details={"count": len(rows)})
     return [pending_read(row) for row in rows]
 
@@ -212,7 +257,7 @@ def assign_pending(
 ) -> list[ScanRead]:
     """Give the pending scan, and the arches that arrived with it, to a patient."""
     patient = find_patient(db, auth.principal, body.patient_id, action="pending_scan.assign")
-    images = service.assign_pending(
+    images = pending.assign_pending(
         db,
         store,
         _importer(auth, patient.clinic_id, ImageSource.IMPORT),
@@ -228,7 +273,7 @@ def discard_pending(
     pending_id: uuid.UUID, auth: Capturer, db: SessionDep, store: StoreDep
 ) -> list[PendingScanRead]:
     """Throw a pending scan set away."""
-    rows = service.discard_pending(
+    rows = pending.discard_pending(
         db,
         store,
         auth.principal.actor,

@@ -1,5 +1,5 @@
 """Seed 000 "3D Mesh Export": ask for an export (a background job), then poll it for a signed
-download link."""
+download link (served by `ortholens.export.endpoints`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, status
 
-from ortholens.auth.deps import Authorized, RequirePermission
+from ortholens.auth.deps import RequirePermission
 from ortholens.auth.policy import Permission
-from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
+from ortholens.auth.principals import Authorized
+from ortholens.export.endpoints import DownloadPolicyDep
+from ortholens.http.deps import SessionDep
 from ortholens.intraoral import (
     export_tasks,  # noqa: F401  (registers the job handler: the API process requests the job)
     exporting,
@@ -42,25 +44,9 @@ def create_scan_export(
 
 @router.get("/api/imaging/3d/exports/{job_id}", response_model=ScanExportRead)
 def get_scan_export(
-    job_id: uuid.UUID,
-    auth: CanExport,
-    session: SessionDep,
-    store: StoreDep,
-    settings: SettingsDep,
+    job_id: uuid.UUID, auth: CanExport, session: SessionDep, policy: DownloadPolicyDep
 ) -> ScanExportRead:
     """Progress of a scan export, with a short-lived download link once it is done."""
-    view = exporting.export_status(
-        session, store, auth, job_id, url_seconds=settings.signed_url_seconds
-    )
-    job = view.job
-    return ScanExportRead(
-        job_id=job.id,
-        status=job.status,
-        progress=job.progress,
-        message=job.message,
-        error=job.error,
-        filename=view.filename,
-        size=view.size,
-        files=[ScanExportFile.model_validate(f) for f in view.files],
-        url=view.url,
-    )
+    view = exporting.export_status(session, auth, job_id, policy)
+    files = view.file.details.get("files", []) if view.file else []
+    return ScanExportRead.from_view(view, files=[ScanExportFile.model_validate(f) for f in files])

@@ -7,17 +7,22 @@ from typing import Literal
 
 from pydantic import Field
 
+from ortholens.export.schemas import GeneratedFileRead
 from ortholens.http.schemas import ApiModel
-from ortholens.kit.jobs import JobStatus
+from ortholens.processing.meshes.decimate import MIN_TARGET_FACES
 
 
 class ScanExportCreate(ApiModel):
     image_ids: list[uuid.UUID] = Field(
-        description="The scans to export (1 to 10, of one patient); each becomes one file."
+        min_length=1,
+        max_length=10,
+        description="The scans to export (1 to 10, of one patient); each becomes one file.",
     )
     format: Literal["STL", "OBJ", "PLY", "3MF"] = Field("STL", description="The file format.")
     target_faces: int | None = Field(
-        None, description="Simplify each scan to about this many triangles; omit to keep all."
+        None,
+        ge=MIN_TARGET_FACES,
+        description="Simplify each scan to about this many triangles; omit to keep all.",
     )
     up_axis: Literal["Z", "Y"] = Field(
         "Z", description="Which axis points up in the files: Z (the scanner's) or Y."
@@ -37,15 +42,5 @@ class ScanExportFile(ApiModel):
     size: int = Field(description="Bytes, uncompressed.")
 
 
-class ScanExportRead(ApiModel):
-    job_id: uuid.UUID
-    status: JobStatus
-    progress: float = Field(description="Fraction done, 0 to 1.")
-    message: str | None = Field(description="The latest progress note.")
-    error: str | None = Field(description="Why the export failed, if it did.")
-    filename: str | None = Field(description="The download's file name, once done.")
-    size: int | None = Field(description="The download's size in bytes, once done.")
+class ScanExportRead(GeneratedFileRead):
     files: list[ScanExportFile] = Field(description="What the download holds, once done.")
-    url: str | None = Field(
-        description="A short-lived signed link to the download, only once the export succeeded."
-    )

@@ -1,7 +1,7 @@
 """Scan export job.
 
 intraoral.export   seed 000 "3D Mesh Export": read each arch's original, convert, encode, embed
-                   metadata, zip, and store the download under the clinic's `exports` folder
+                   metadata and zip; `ortholens.export` stores, audits and later expires the file
 """
 
 from __future__ import annotations
@@ -11,23 +11,22 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from ortholens.audit import service as audit
-from ortholens.intraoral.exporting import EXPORT_JOB, EXPORTABLE, options_from_args
-from ortholens.intraoral.keys import export_key
+from ortholens.export import GeneratedFile, GenerationContext, generates
+from ortholens.intraoral.exporting import EXPORTABLE, SCAN_EXPORT, options_from_args
 from ortholens.intraoral.tasks import scan_limits
 from ortholens.kit.db import utcnow
 from ortholens.kit.errors import InvalidInput
-from ortholens.kit.jobs import Job, JobContext, job_handler
+from ortholens.kit.jobs import JobContext
 from ortholens.kit.storage import ObjectStore
-from ortholens.models import ActorType, FileType, Image
-from ortholens.processing.meshes.export import ExportItem, ExportResult, export_mesh
+from ortholens.models import FileType, Image
+from ortholens.processing.meshes.export import ExportItem, export_mesh
 from ortholens.processing.meshes.readers import read_mesh_file
 from ortholens.processing.meshes.scanner_text import MM_PER_UNIT, normalise_units
 from ortholens.processing.meshes.types import LoadedMesh
 
 ARCH_NAMES = {"SCAN_UPPER": "upper", "SCAN_LOWER": "lower", "SCAN_BITE": "bite"}
-# Progress: reading the originals, then the pipeline, then storing the file.
-READ_SHARE, EXPORT_SHARE = 0.25, 0.65
+# Progress of the generator's own work: reading the originals, then the pipeline.
+READ_SHARE, EXPORT_SHARE = 0.3, 0.7
 
 
 @dataclass(frozen=True)
@@ -37,17 +36,14 @@ class _Scan:
     scanner_type: str | None
 
 
-def _load_scans(ctx: JobContext, image_ids: list[str]) -> tuple[uuid.UUID, list[_Scan]]:
-    """The job's clinic and its scans, re-checked: a scan may be deleted after the request."""
+def _load_scans(ctx: JobContext, clinic_id: uuid.UUID, image_ids: list[str]) -> list[_Scan]:
+    """The export's scans, re-checked: a scan may be deleted after the request."""
     with ctx.snapshot() as read:
-        job = read.get(Job, ctx.job_id)
-        clinic_id = job.clinic_id if job is not None else None
         scans = []
         for image_id in image_ids:
             image = read.get(Image, uuid.UUID(image_id))
             if (
-                clinic_id is None
-                or image is None
+                image is None
                 or image.clinic_id != clinic_id
                 or image.file_type is not FileType.SCAN_3D
                 or image.deleted_at is not None
@@ -55,8 +51,7 @@ def _load_scans(ctx: JobContext, image_ids: list[str]) -> tuple[uuid.UUID, list[
             ):
                 raise InvalidInput("A scan of this export was deleted or is no longer available.")
             scans.append(_Scan(image.original_key, image.category, image.scanner_type))
-    assert clinic_id is not None
-    return clinic_id, scans
+    return scans
 
 
 def item_names(categories: list[str | None]) -> list[str]:
@@ -78,30 +73,14 @@ def _in_mm(loaded: LoadedMesh) -> LoadedMesh:
     return loaded
 
 
-def store_download(store: ObjectStore, key: str, result: ExportResult) -> int:
-    """Put the download under `key` (streamed from the temporary file when the pipeline spilled to
-    disk, which is then deleted); returns its size in bytes."""
-    try:
-        if store.head(key) is not None:  # left by an earlier attempt of this same job
-            store.delete(key)
-        if result.data is not None:
-            return store.put(key, result.data, content_type=result.content_type).size
-        assert result.path is not None
-        with result.path.open("rb") as source:
-            return store.put(key, source, content_type=result.content_type).size
-    finally:
-        if result.path is not None:
-            result.path.unlink(missing_ok=True)
-
-
-@job_handler(EXPORT_JOB, max_attempts=2)
+@generates(SCAN_EXPORT)
 def export_scans(
-    ctx: JobContext, *, image_ids: list[str], options: dict[str, Any], user_id: str | None
-) -> dict[str, Any]:
-    """Export a patient's scans as one file or ZIP; the result names the stored object."""
-    runtime = ctx.resources
+    ctx: GenerationContext, *, image_ids: list[str], options: dict[str, Any]
+) -> GeneratedFile:
+    """Export a patient's scans as one file or ZIP."""
+    runtime = ctx.job.resources
     store: ObjectStore = runtime.store
-    clinic_id, scans = _load_scans(ctx, image_ids)
+    scans = _load_scans(ctx.job, ctx.clinic_id, image_ids)
     exported_at = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
     chosen = options_from_args(options)
     # No PHI: the file leaves the practice. Names, ids and dates of birth never go in.
@@ -127,26 +106,16 @@ def export_scans(
         ctx.progress(READ_SHARE + EXPORT_SHARE * fraction, message)
 
     result = export_mesh(items, options_from_args(options, common), report)
-    ctx.progress(READ_SHARE + EXPORT_SHARE, "Storing the download")
-    key = export_key(clinic_id, ctx.job_id, result.filename)
-    size = store_download(store, key, result)
-    user = uuid.UUID(user_id) if user_id else None
-    audit.record(
-        ctx.session,
-        audit.Actor(ActorType.USER, user, clinic_id) if user else audit.Actor(ActorType.SYSTEM),
-        "scan.export_create",
-        clinic_id=clinic_id,
-        target_type="job",
-        target_id=ctx.job_id,
-        details={"image_ids": image_ids, "format": chosen.format.value, "size": size},
+    return GeneratedFile(
+        filename=result.filename,
+        content_type=result.content_type,
+        data=result.data,
+        path=result.path,
+        details={
+            "files": [
+                {"name": f.name, "faces": f.faces, "vertices": f.vertices, "size": f.size}
+                for f in result.files
+            ]
+        },
+        audit_details={"image_ids": image_ids, "format": chosen.format.value},
     )
-    return {
-        "key": key,
-        "filename": result.filename,
-        "size": size,
-        "contentType": result.content_type,
-        "files": [
-            {"name": f.name, "faces": f.faces, "vertices": f.vertices, "size": f.size}
-            for f in result.files
-        ],
-    }

@@ -30,15 +30,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
+from ortholens.image import repository as image_repository
+from ortholens.intraoral import itero_repository
 from ortholens.kit.crypto import SealBroken, seal, unseal
 from ortholens.kit.db import defer_on_rollback, transaction, utcnow
 from ortholens.kit.errors import Conflict, InvalidInput, ServiceUnavailable
-from ortholens.models import Image, ImageSource, PendingScan, ScannerIntegration
-from ortholens.runtime import Runtime
+from ortholens.kit.resources import Resources
+from ortholens.models import ImageSource, ScannerIntegration
 from ortholens.scanners.itero import (
     IteroAuthError,
     IteroClient,
@@ -218,12 +219,7 @@ def finish_auth(
 
 
 def find_integration(db: Session, clinic_id: uuid.UUID) -> ScannerIntegration | None:
-    return db.scalars(
-        select(ScannerIntegration).where(
-            ScannerIntegration.clinic_id == clinic_id,
-            ScannerIntegration.scanner_type == SCANNER_TYPE,
-        )
-    ).first()
+    return itero_repository.integration_of(db, clinic_id, SCANNER_TYPE)
 
 
 def require_integration(db: Session, clinic_id: uuid.UUID) -> ScannerIntegration:
@@ -237,19 +233,19 @@ def require_integration(db: Session, clinic_id: uuid.UUID) -> ScannerIntegration
 
 
 def _write_credentials(db: Session, integration_id: uuid.UUID, sealed: str) -> None:
-    row = db.get(ScannerIntegration, integration_id)
+    row = itero_repository.get_integration(db, integration_id)
     if row is not None:
         row.credentials = sealed
 
 
 def _deactivate(db: Session, integration_id: uuid.UUID) -> None:
-    row = db.get(ScannerIntegration, integration_id)
+    row = itero_repository.get_integration(db, integration_id)
     if row is not None:
         row.is_active = False
 
 
 def client_in_request(
-    db: Session, runtime: Runtime, integration: ScannerIntegration
+    db: Session, runtime: Resources, integration: ScannerIntegration
 ) -> IteroClient:
     """A client for a request: refreshed tokens go into the request's transaction, and into a fresh
     one should the request fail (the old refresh token is dead either way)."""
@@ -270,7 +266,7 @@ def client_in_request(
 
 
 def client_apart(
-    runtime: Runtime, integration_id: uuid.UUID, clinic_id: uuid.UUID, tokens: IteroTokens
+    runtime: Resources, integration_id: uuid.UUID, clinic_id: uuid.UUID, tokens: IteroTokens
 ) -> IteroClient:
     """A client for a job that holds no transaction: each refresh is committed at once."""
     key = runtime.secrets.storage_encryption_key
@@ -299,7 +295,7 @@ def deactivate_in_request(db: Session, integration_id: uuid.UUID) -> Callable[[]
     return lambda: defer_on_rollback(db, lambda after: _deactivate(after, integration_id))
 
 
-def deactivate_apart(runtime: Runtime, integration_id: uuid.UUID) -> Callable[[], None]:
+def deactivate_apart(runtime: Resources, integration_id: uuid.UUID) -> Callable[[], None]:
     """For `reconnect_on_auth_error` in a job: written at once in its own transaction."""
 
     def write() -> None:
@@ -309,9 +305,9 @@ def deactivate_apart(runtime: Runtime, integration_id: uuid.UUID) -> Callable[[]
     return write
 
 
-def mark_synced(runtime: Runtime, integration_id: uuid.UUID) -> None:
+def mark_synced(runtime: Resources, integration_id: uuid.UUID) -> None:
     with transaction(runtime.session_factory) as db:
-        row = db.get(ScannerIntegration, integration_id)
+        row = itero_repository.get_integration(db, integration_id)
         if row is not None:
             row.last_sync_at = utcnow()
 
@@ -321,19 +317,6 @@ def imported_refs(db: Session, clinic_id: uuid.UUID) -> set[str]:
 
     A discarded pending row counts: someone decided that file does not belong here.
     """
-    images = db.scalars(
-        select(Image.external_ref).where(
-            Image.clinic_id == clinic_id,
-            Image.source == ImageSource.ITERO,
-            Image.external_ref.is_not(None),
-            Image.deleted_at.is_(None),
-        )
-    )
-    pending = db.scalars(
-        select(PendingScan.external_ref).where(
-            PendingScan.clinic_id == clinic_id,
-            PendingScan.source == ImageSource.ITERO.value,
-            PendingScan.external_ref.is_not(None),
-        )
-    )
-    return {ref for ref in (*images, *pending) if ref is not None}
+    images = image_repository.live_external_refs(db, clinic_id, ImageSource.ITERO)
+    pending = itero_repository.pending_external_refs(db, clinic_id, ImageSource.ITERO.value)
+    return images | pending

@@ -19,17 +19,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import Field
-from sqlalchemy import select
 
-from ortholens.auth.deps import Authorized, RequirePermission
+from ortholens.auth.deps import RequirePermission
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.clinic.tenancy import target_clinic
-from ortholens.http.deps import RuntimeDep, SessionDep
+from ortholens.http.deps import RuntimeDep, SessionDep, writes
 from ortholens.http.schemas import ApiModel
 from ortholens.intraoral import itero
 from ortholens.intraoral.itero_tasks import SYNC_JOB, arch_files
+from ortholens.job import repository as jobs
 from ortholens.kit.errors import Conflict
-from ortholens.kit.jobs import Job, JobStatus, request_job
+from ortholens.kit.jobs import request_job
 from ortholens.patient.service import find_patient
 
 router = APIRouter(tags=["intraoral scans"])
@@ -79,6 +80,7 @@ def _wants_json(request: Request) -> bool:
 
 
 @router.get("/api/imaging/3d/itero/auth", response_model=None)
+@writes  # stores the grant the callback brings
 def itero_auth(
     request: Request,
     auth: Admin,
@@ -133,6 +135,7 @@ def itero_auth(
 
 
 @router.get("/api/imaging/3d/itero/scans", response_model=IteroScanList)
+@writes  # stores renewed tokens and the region found
 def list_itero_scans(
     auth: Capturer,
     db: SessionDep,
@@ -195,14 +198,7 @@ def sync_itero_scans(
     clinic = patient.clinic_id if patient else target_clinic(db, auth.principal, body.clinic_id)
     itero.require_integration(db, clinic)
     itero.itero_config(runtime.settings)  # 503 now rather than a failed job
-    running = db.scalars(
-        select(Job.id).where(
-            Job.name == SYNC_JOB,
-            Job.clinic_id == clinic,
-            Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
-        )
-    ).first()
-    if running is not None:
+    if jobs.active_job_id(db, SYNC_JOB, clinic) is not None:
         # Two syncs at once could spend one refresh token twice, which ends the connection.
         raise Conflict("An iTero sync is already under way for this clinic; wait for it to finish.")
     job = request_job(

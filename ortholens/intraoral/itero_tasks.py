@@ -19,16 +19,19 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session
 
+from ortholens.ingest import Incoming, IngestLimits, Prepared, Submission, prepare
+from ortholens.ingest import file as file_prepared
+from ortholens.ingest.pipeline import ParseRunner
 from ortholens.intraoral import itero, service
-from ortholens.intraoral.arches_in import ArchIn, read_arches
-from ortholens.intraoral.tasks import scan_limits
 from ortholens.kit.db import transaction
 from ortholens.kit.errors import InvalidInput
 from ortholens.kit.jobs import JobContext, job_handler
+from ortholens.kit.resources import Resources
+from ortholens.kit.storage import ObjectStore
 from ortholens.models import ImageSource, Patient, PatientStatus
+from ortholens.patient import repository as patients
 from ortholens.processing.meshes.arches import classify_arch
 from ortholens.processing.meshes.types import ArchType, ScannerType
-from ortholens.runtime import Runtime
 from ortholens.scanners.itero import IteroAuthError, IteroClient, IteroFile, IteroScan
 
 log = structlog.get_logger(__name__)
@@ -51,14 +54,28 @@ def _download(client: IteroClient, scan: IteroScan, file: IteroFile, max_bytes: 
 
 
 def scan_arches(
-    client: IteroClient, scan: IteroScan, files: list[IteroFile], max_mb: int
-) -> tuple[list[ArchIn], list[str | None]]:
-    """Download and read `files` of `scan`; iTero's listing names the jaw and the patient."""
-    arches: list[ArchIn] = []
-    refs: list[str | None] = []
-    for file in files:
-        data = _download(client, scan, file, max_mb * 1024 * 1024)
-        for arch in read_arches(data, f"{file.file_id}.{file.format.lower()}", scan_limits(max_mb)):
+    client: IteroClient,
+    scan: IteroScan,
+    files: list[IteroFile],
+    submission: Submission,
+    *,
+    limits: IngestLimits,
+    store: ObjectStore,
+    parse: ParseRunner,
+) -> list[Prepared]:
+    """Download `files` of `scan` and read them through the ingest pipeline (`parse`: the
+    isolated decoder pool); iTero's listing names the jaw and the patient."""
+    incoming = [
+        Incoming(
+            f"{file.file_id}.{file.format.lower()}",
+            data=_download(client, scan, file, limits.mesh.max_file_bytes),
+            external_ref=file.file_id,
+        )
+        for file in files
+    ]
+    prepared = prepare(store, submission, incoming, limits, parse=parse)
+    for file, item in zip(files, prepared, strict=True):
+        for arch in item.parsed:
             scanner = arch.loaded.scanner
             scanner.scanner_type = ScannerType.ITERO
             scanner.patient_name = scan.patient_name or scanner.patient_name
@@ -67,18 +84,17 @@ def scan_arches(
             scanner.captured_at = scanner.captured_at or scan.scanned_at
             scanner.extra = {**scanner.extra, "itero_scan_id": scan.scan_id}
             if file.jaw is not None:
-                # The scanner's listing is authoritative over the mesh's shape.
+                # The listing names the jaw; a shape that clearly says another one (or a size
+                # that is no arch's) leaves it for a person (`classify_arch`).
                 scanner.arch = ArchType(file.jaw.upper())
                 arch.guess = classify_arch(arch.loaded.mesh, scanner)
-            arches.append(arch)
-            refs.append(file.file_id)
-    return arches, refs
+    return prepared
 
 
 def _patient(db: Session, clinic_id: uuid.UUID, patient_id: str | None) -> Patient | None:
     if patient_id is None:
         return None
-    patient = db.get(Patient, uuid.UUID(patient_id))
+    patient = patients.get(db, uuid.UUID(patient_id))
     if (
         patient is None
         or patient.clinic_id != clinic_id
@@ -90,23 +106,21 @@ def _patient(db: Session, clinic_id: uuid.UUID, patient_id: str | None) -> Patie
 
 
 def _record(
-    runtime: Runtime,
+    runtime: Resources,
     importer: service.Importer,
     patient_id: str | None,
-    arches: list[ArchIn],
-    refs: list[str | None],
+    prepared: list[Prepared],
 ) -> dict[str, Any]:
     with transaction(runtime.session_factory) as db:
         patient = _patient(db, importer.clinic_id, patient_id)
-        outcome = service.import_scan_set(
-            db, runtime.store, importer, arches, patient, external_refs=refs
-        )
+        submission = importer.submission(patient.id if patient else None)
+        (filed,) = file_prepared(db, runtime.store, submission, prepared)
         return {
-            "scanSetId": str(outcome.scan_set_id),
-            "patientId": str(outcome.patient_id) if outcome.patient_id else None,
-            "matchedBy": outcome.matched_by,
-            "images": [str(image.id) for image in outcome.images],
-            "pending": [str(row.id) for row in outcome.pending],
+            "scanSetId": str(filed.scan_set_id),
+            "patientId": str(filed.patient_id) if filed.patient_id else None,
+            "matchedBy": filed.matched_by,
+            "images": [str(image.id) for image in filed.images],
+            "pending": [str(row.id) for row in filed.pending],
         }
 
 
@@ -120,7 +134,7 @@ def sync_itero_scans(
     user_id: str | None,
 ) -> dict[str, Any]:
     """Import the iTero scans `scan_ids` of the clinic (see the module docstring)."""
-    runtime: Runtime = ctx.resources
+    runtime: Resources = ctx.resources
     importer = service.Importer.in_job(clinic_id, user_id, ImageSource.ITERO)
     clinic = importer.clinic_id
     key = runtime.secrets.storage_encryption_key
@@ -173,7 +187,7 @@ def sync_itero_scans(
 
 
 def _sync_one(
-    runtime: Runtime,
+    runtime: Resources,
     client: IteroClient,
     importer: service.Importer,
     scan_id: str,
@@ -190,10 +204,18 @@ def _sync_one(
     if not files:
         return {"scanId": scan_id, "skipped": skipped, "images": [], "pending": []}
     try:
-        arches, refs = scan_arches(client, scan, files, max_mb)
+        prepared = scan_arches(
+            client,
+            scan,
+            files,
+            importer.submission(None),
+            limits=IngestLimits.for_scans_up_to(max_mb),
+            store=runtime.store,
+            parse=runtime.decoders.run,
+        )
     except InvalidInput as exc:  # too large (PayloadTooLarge) or a damaged mesh: skip this scan
         log.warning("itero.scan_refused", scan_id=scan_id, reason=type(exc).__name__)
         return {"scanId": scan_id, "error": exc.detail}
-    recorded = _record(runtime, importer, patient_id, arches, refs)
+    recorded = _record(runtime, importer, patient_id, prepared)
     held.update(f.file_id for f in files)
     return {"scanId": scan_id, "skipped": skipped, **recorded}

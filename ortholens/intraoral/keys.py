@@ -1,6 +1,6 @@
 """Object keys of the scan record. Arches live in their image's folder like every image
 (`{clinic}/{patient}/scan3d/{image}/...`); what has no patient yet lives under the clinic's
-`pending-scans` folder, and exports under `exports`."""
+`pending-scans` folder. Exports are generated files (`ortholens.export.keys`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,3 @@ def arch_key(
 
 def pending_key(clinic_id: uuid.UUID, object_id: uuid.UUID, name: str, ext: str) -> str:
     return validate_key(f"{clinic_id}/pending-scans/{object_id}/{name}.{ext.lower()}")
-
-
-def export_key(clinic_id: uuid.UUID, job_id: uuid.UUID, filename: str) -> str:
-    return validate_key(f"{clinic_id}/exports/{job_id}/{filename}")

@@ -1,3 +1,5 @@
+"""What the scan record's endpoints take and answer (seed 001)."""
+
 from __future__ import annotations
 
 import uuid
@@ -30,6 +32,9 @@ class ScanRead(ApiModel):
     bite_lower_id: uuid.UUID | None
     captured_at: datetime | None
     created_at: datetime
+    duplicate_of: uuid.UUID | None = Field(
+        None, description="An earlier scan of this patient with the same bytes (SHA-256)."
+    )
     urls: dict[str, str] = Field(
         default_factory=dict, description="Signed links: thumbnail, web_mesh (binary PLY, mm)."
     )
@@ -46,8 +51,32 @@ class ScanMetadata(ApiModel):
         "watertightness, holes, degenerate and duplicate faces, colour, units."
     )
     arch_detection: dict[str, Any]
-    scanner: dict[str, Any] = Field(description="What the scanner's own files said.")
+    scanner: dict[str, Any] = Field(
+        description="What the scanner's own files said; `extra.export_fields` holds every value "
+        "of the export's XML files by their path."
+    )
     web_mesh: dict[str, Any] | None = None
+    colour: str | None = Field(
+        None, description="Where the file's colour is: vertex, face or texture; null: none."
+    )
+    file_notes: list[str] = Field(
+        default_factory=list,
+        description="What was accepted in the file but is worth knowing (padding ignored, "
+        "objects merged).",
+    )
+    renders: list[RenderRead] = Field(
+        default_factory=list, description="The images that came with the scanner's export."
+    )
+    duplicate_of: uuid.UUID | None = Field(
+        None, description="An earlier scan of this patient with the same bytes (SHA-256)."
+    )
+
+
+class RenderRead(ApiModel):
+    index: int = Field(description="Its number in GET /api/imaging/3d/{id}/renders/{index}.")
+    name: str = Field(description="Its path in the scanner's export.")
+    media_type: str
+    size: int
 
 
 class ImportResult(ApiModel):
@@ -58,6 +87,9 @@ class ImportResult(ApiModel):
     pending: list[PendingScanRead]
     job_id: uuid.UUID | None = Field(
         None, description="Set when the file is imported in the background."
+    )
+    duplicate_of: uuid.UUID | None = Field(
+        None, description="An earlier scan of this patient with the same bytes as one of these."
     )
 
 
@@ -85,3 +117,4 @@ class ArchChange(ApiModel):
 
 
 ImportResult.model_rebuild()
+ScanMetadata.model_rebuild()

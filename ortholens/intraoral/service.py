@@ -1,31 +1,38 @@
-"""The scan record (seed 001): storing arches, matching them to a patient, the pending queue,
-bite links, arch corrections and metadata.
+"""The scan record (seed 001): storing arches, matching them to a patient, bite links, arch
+corrections and metadata; the pending queue's assignment is in `pending.py`, all SQL in
+`repository.py`. This module also plugs the scan formats and their filer into the ingest pipeline.
 
 Rules:
 - A scan set is what arrived together (one file, one bundle, one iTero scan); its arches share
   `scan_set_id`. A bite is linked to the upper and lower of its set, else to the patient's latest.
-- With no patient given, the scanner's patient name must match exactly one patient of the clinic
-  (first and last name, case-insensitive); otherwise the set waits in the pending queue. A file name
-  is never evidence.
+- With no patient given, the scanner's metadata must name exactly one patient of the clinic
+  (`matching.py`: the name in either order, a birth date that agrees, a chart number that is a
+  patient id); otherwise the set waits in the pending queue. A file name is never evidence.
+- An arch whose original bytes the patient already has (SHA-256) is a duplicate, reported like a
+  duplicate photo: marked (`info.duplicate_of`) and audited, or not stored again by an archive import.
+- The images of a scanner's export that are no mesh's texture (gallery JPGs, screenshots) are kept
+  as the set's renders, beside its first arch (`info.renders`), not as photos: they are pictures of
+  the model the software drew, not clinical photographs, and need no photography consent.
 - Objects are stored before rows are written; if the transaction fails, they are deleted again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
-from ortholens.intraoral.arches_in import ArchIn
+from ortholens.ingest import Filed, Format, Prepared, Submission, register_filer, register_format
+from ortholens.intraoral import matching, repository
+from ortholens.intraoral.arches_in import ORIGINAL_TYPES, ArchIn, read_scan
 from ortholens.intraoral.keys import arch_key, pending_key
-from ortholens.kit.db import defer_on_commit, utcnow
-from ortholens.kit.errors import Conflict, InvalidInput, NotFound
+from ortholens.kit.errors import InvalidInput, NotFound
 from ortholens.kit.jobs import request_job
 from ortholens.kit.storage import ObjectStore
 from ortholens.models import (
@@ -35,16 +42,15 @@ from ortholens.models import (
     ImageSource,
     ImageStatus,
     Patient,
-    PatientStatus,
     PendingScan,
-    PendingScanStatus,
 )
-from ortholens.processing.meshes.types import ArchType
+from ortholens.processing.meshes.sniff import Sniffed, is_zip, sniff
+from ortholens.processing.meshes.types import ArchType, MeshFormat, Render
 
 DERIVE_JOB = "intraoral.derive"
+SCAN_TAKES = frozenset({FileType.SCAN_3D})
 UPPER, LOWER, BITE = (arch.category for arch in (ArchType.UPPER, ArchType.LOWER, ArchType.BITE))
 NOT_FOUND = "No intraoral scan with this id."
-PENDING_NOT_FOUND = "No pending scan with this id."
 
 
 @dataclass(frozen=True)
@@ -64,48 +70,40 @@ class Importer:
         actor_type = ActorType.USER if user else ActorType.SYSTEM
         return cls(audit.Actor(actor_type, user, clinic), clinic, user, source)
 
+    def submission(self, patient_id: uuid.UUID | None, **options: Any) -> Submission:
+        """This importer's scan files as the ingest pipeline files them, for `patient_id` (None:
+        whom the scanner's metadata names)."""
+        return Submission(
+            actor=self.actor,
+            clinic_id=self.clinic_id,
+            user_id=self.user_id,
+            source=self.source,
+            patient_id=patient_id,
+            takes=SCAN_TAKES,
+            **options,
+        )
+
 
 @dataclass
 class ImportOutcome:
-    scan_set_id: uuid.UUID
+    scan_set_id: uuid.UUID | None  # None when every arch was a skipped duplicate
     patient_id: uuid.UUID | None
     matched_by: str | None  # "given" or "scanner metadata"; None when the set is pending
     images: list[Image] = field(default_factory=list)
     pending: list[PendingScan] = field(default_factory=list)
+    # arch source name -> the patient's earlier scan with the same bytes
+    duplicates: dict[str, uuid.UUID] = field(default_factory=dict)
 
-
-def _split_name(name: str) -> tuple[str, str] | None:
-    """("first", "last") from "Last, First" or "First Last"; None for a single word."""
-    if "," in name:
-        last, _, first = name.partition(",")
-    else:
-        first, _, last = name.strip().rpartition(" ")
-    first, last = first.strip().lower(), last.strip().lower()
-    return (first, last) if first and last else None
+    @property
+    def duplicate_of(self) -> uuid.UUID | None:
+        return next(iter(self.duplicates.values()), None)
 
 
 def match_patient(db: Session, clinic_id: uuid.UUID, arches: list[ArchIn]) -> Patient | None:
-    """The one patient of the clinic the scanner's metadata names, if exactly one matches."""
-    names = {a.loaded.scanner.patient_name.strip() for a in arches if a.loaded.scanner.patient_name}
-    if len(names) != 1:
-        return None
-    split = _split_name(names.pop())
-    if split is None:
-        return None
-    first, last = split
-    found = list(
-        db.scalars(
-            select(Patient)
-            .where(
-                Patient.clinic_id == clinic_id,
-                Patient.status != PatientStatus.ARCHIVED,
-                func.lower(Patient.first_name) == first,
-                func.lower(Patient.last_name) == last,
-            )
-            .limit(2)
-        )
+    """The one patient of the clinic the scanner's metadata names (rules: `matching.py`)."""
+    return matching.match_patient(
+        db, clinic_id, matching.Evidence.of(a.loaded.scanner for a in arches)
     )
-    return found[0] if len(found) == 1 else None
 
 
 def _delete_on_failure(store: ObjectStore, keys: list[str]) -> None:
@@ -122,9 +120,12 @@ def import_scan_set(
     *,
     bundle: bytes | None = None,
     external_refs: list[str | None] | None = None,
+    skip_duplicates: bool = False,
 ) -> ImportOutcome:
     """Record one scan set: as images of `patient` (or of the patient the metadata names), or in
-    the pending queue. `bundle` is the uploaded ZIP, kept beside the first arch."""
+    the pending queue. `bundle` is the uploaded ZIP, kept beside the first arch. An arch whose
+    bytes the patient already has is reported in `duplicates`; with `skip_duplicates` it is not
+    stored again (archive imports), else it is stored and marked."""
     if not arches:
         raise InvalidInput("The file holds no mesh.")
     set_id = uuid.uuid4()
@@ -143,21 +144,121 @@ def import_scan_set(
             ]
             return outcome
         outcome = ImportOutcome(set_id, patient.id, matched_by)
+        outcome.duplicates = find_duplicates(db, patient.id, arches)
+        keep = [
+            (arch, ref)
+            for arch, ref in zip(arches, refs, strict=True)
+            if not (skip_duplicates and arch.loaded.source_name in outcome.duplicates)
+        ]
+        if not keep:  # every arch is already in the record: nothing new to store
+            outcome.scan_set_id = None
+            return outcome
         outcome.images = store_arches(
             db,
             store,
             importer,
             patient,
-            arches,
+            [arch for arch, _ in keep],
             set_id=set_id,
             bundle=bundle,
-            refs=refs,
+            refs=[ref for _, ref in keep],
             stored=stored,
+            duplicates=outcome.duplicates,
         )
         return outcome
     except BaseException:
         _delete_on_failure(store, stored)
         raise
+
+
+def file_scan_set(
+    db: Session,
+    store: ObjectStore,
+    submission: Submission,
+    files: list[Prepared],
+    stored: list[str],
+) -> list[Filed]:
+    """The ingest pipeline's filer of scan files: the files of one call form one scan set."""
+    arches: list[ArchIn] = []
+    refs: list[str | None] = []
+    for prepared in files:
+        arches.extend(prepared.parsed)
+        refs.extend([prepared.incoming.external_ref] * len(prepared.parsed))
+    patient = None
+    if submission.patient_id is not None:
+        patient = db.get(Patient, submission.patient_id)
+        if patient is None or patient.clinic_id != submission.clinic_id:
+            raise NotFound("No patient with this id.")
+    only = files[0].data if len(files) == 1 else None
+    importer = Importer(
+        submission.actor, submission.clinic_id, submission.user_id, submission.source
+    )
+    outcome = import_scan_set(
+        db,
+        store,
+        importer,
+        arches,
+        patient,
+        bundle=only if only is not None and is_zip(only) else None,
+        external_refs=refs,
+        skip_duplicates=submission.skip_duplicates,
+    )
+    return [
+        Filed(
+            ", ".join(prepared.incoming.name for prepared in files),
+            images=outcome.images,
+            pending=outcome.pending,
+            duplicate_of=outcome.duplicate_of,
+            duplicates=outcome.duplicates,
+            scan_set_id=outcome.scan_set_id,
+            patient_id=outcome.patient_id,
+            matched_by=outcome.matched_by,
+        )
+    ]
+
+
+def find_duplicates(
+    db: Session, patient_id: uuid.UUID, arches: list[ArchIn]
+) -> dict[str, uuid.UUID]:
+    """Arches whose original bytes the patient already has (by SHA-256), like photo duplicates."""
+    found: dict[str, uuid.UUID] = {}
+    for arch in arches:
+        sha256 = hashlib.sha256(arch.original).hexdigest()
+        earlier = repository.scan_duplicate(db, patient_id, sha256)
+        if earlier is not None:
+            found[arch.loaded.source_name] = earlier.id
+    return found
+
+
+def _scan_format(name: str, label: str, kinds: set[Sniffed], original: tuple[str, str]) -> None:
+    def matches(data: bytes) -> bool:
+        return sniff(data) in kinds
+
+    register_format(
+        Format(
+            name=name,
+            label=label,
+            file_type=FileType.SCAN_3D,
+            matches=matches,
+            reader=read_scan,
+            extension=original[0],
+            media_type=original[1],
+            processor_job=DERIVE_JOB,
+            max_bytes=lambda limits: limits.mesh.max_file_bytes,
+            heavy=True,
+        )
+    )
+
+
+_scan_format(
+    "stl", "3D scan (STL)", {Sniffed.STL_BINARY, Sniffed.STL_ASCII}, ORIGINAL_TYPES[MeshFormat.STL]
+)
+_scan_format("ply", "3D scan (PLY)", {Sniffed.PLY}, ORIGINAL_TYPES[MeshFormat.PLY])
+_scan_format("obj", "3D scan (OBJ)", {Sniffed.OBJ}, ORIGINAL_TYPES[MeshFormat.OBJ])
+_scan_format("3mf", "3D scan (3MF)", {Sniffed.THREE_MF}, ORIGINAL_TYPES[MeshFormat.THREE_MF])
+_scan_format("3shape-dcm", "3D scan (3Shape .dcm)", {Sniffed.HPS}, ORIGINAL_TYPES[MeshFormat.DCM])
+_scan_format("scan-bundle", "scanner's ZIP export", {Sniffed.ZIP}, ("zip", "application/zip"))
+register_filer(FileType.SCAN_3D, file_scan_set)
 
 
 def _aware(at: datetime | None) -> datetime | None:
@@ -176,12 +277,22 @@ def store_arches(
     bundle: bytes | None,
     refs: list[str | None],
     stored: list[str],
+    duplicates: dict[str, uuid.UUID] | None = None,
 ) -> list[Image]:
     """Store each arch's original, write its `Image` row and queue its web mesh and thumbnail."""
     images: list[Image] = []
     bundle_key = None
+    first_id = uuid.uuid4()
+    renders = store_renders(
+        store,
+        [r for arch in arches for r in arch.loaded.renders],
+        lambda index, ext: arch_key(
+            importer.clinic_id, patient.id, first_id, f"render-{index}", ext
+        ),
+        stored,
+    )
     for arch, ref in zip(arches, refs, strict=True):
-        image_id = uuid.uuid4()
+        image_id = first_id if not images else uuid.uuid4()
         key = arch_key(importer.clinic_id, patient.id, image_id, "original", arch.original_ext)
         put = store.put(key, arch.original, content_type=arch.original_type)
         stored.append(key)
@@ -190,9 +301,12 @@ def store_arches(
             bundle_key = arch_key(importer.clinic_id, patient.id, image_id, "bundle", "zip")
             store.put(bundle_key, bundle, content_type="application/zip")
             stored.append(bundle_key)
-        info = arch.info()
+        info = record_info(arch, renders)
         if bundle_key:
             info["bundle_key"] = bundle_key
+        duplicate = (duplicates or {}).get(arch.loaded.source_name)
+        if duplicate is not None:
+            info["duplicate_of"] = str(duplicate)
         scanner = arch.loaded.scanner
         image = Image(
             id=image_id,
@@ -234,27 +348,47 @@ def store_arches(
                 "patient_id": str(patient.id),
                 "file_type": "SCAN_3D",
                 "category": image.category,
+                "duplicate_of": image.info.get("duplicate_of"),
             },
         )
     return images
 
 
-def _latest(
-    db: Session, patient_id: uuid.UUID, category: str, exclude: set[uuid.UUID]
-) -> Image | None:
-    """The patient's newest scan of `category` outside the set being linked."""
-    return db.scalars(
-        select(Image)
-        .where(
-            Image.patient_id == patient_id,
-            Image.file_type == FileType.SCAN_3D,
-            Image.category == category,
-            Image.deleted_at.is_(None),
-            Image.id.not_in(exclude),
+KeyFor = Callable[[int, str], str]
+
+
+def store_renders(
+    store: ObjectStore, renders: list[Render], key_for: KeyFor, stored: list[str]
+) -> list[dict[str, Any]]:
+    """Keep the export's images beside the set (in its first arch's folder); what the record
+    says about each."""
+    kept = []
+    for index, render in enumerate(renders, start=1):
+        key = key_for(index, render.extension)
+        put = store.put(key, render.data, content_type=render.media_type)
+        stored.append(key)
+        kept.append(
+            {
+                "name": render.name,
+                "key": key,
+                "media_type": render.media_type,
+                "size": put.size,
+                "sha256": put.sha256,
+            }
         )
-        .order_by(Image.created_at.desc())
-        .limit(1)
-    ).first()
+    return kept
+
+
+def record_info(arch: ArchIn, renders: list[dict[str, Any]]) -> dict[str, Any]:
+    """The image's `info`: the arch's own (metrics, detection, scanner) plus where its colour
+    is, what its file made us note, and the set's renders."""
+    info = arch.info()
+    extra = dict(info["scanner"].get("extra") or {})
+    info["file_notes"] = list(extra.pop("file_notes", []))
+    info["scanner"] = {**info["scanner"], "extra": extra}
+    info["colour"] = arch.loaded.colour.value if arch.loaded.colour else None
+    info["renders"] = renders
+    return info
 
 
 def link_bites(db: Session, scan_set: list[Image], patient_id: uuid.UUID) -> None:
@@ -263,7 +397,7 @@ def link_bites(db: Session, scan_set: list[Image], patient_id: uuid.UUID) -> Non
     for bite in (image for image in scan_set if image.category == BITE):
         for category, attribute in ((UPPER, "bite_upper_id"), (LOWER, "bite_lower_id")):
             partner = next((i for i in scan_set if i.category == category), None)
-            partner = partner or _latest(db, patient_id, category, members)
+            partner = partner or repository.latest_scan(db, patient_id, category, members)
             setattr(bite, attribute, partner.id if partner else None)
     for image in scan_set:
         if image.category != BITE:
@@ -284,11 +418,19 @@ def _pending(
     key = pending_key(importer.clinic_id, row_id, "original", arch.original_ext)
     put = store.put(key, arch.original, content_type=arch.original_type)
     stored.append(key)
+    renders = store_renders(
+        store,
+        arch.loaded.renders,
+        lambda index, ext: pending_key(importer.clinic_id, row_id, f"render-{index}", ext),
+        stored,
+    )
     scanner = arch.loaded.scanner
+    born = scanner.patient_birth_date
     evidence: dict[str, Any] = {
-        **arch.info(),
+        **record_info(arch, renders),
         "patient_name": scanner.patient_name,
         "patient_ref": scanner.patient_ref,
+        "patient_birth_date": born.isoformat() if born else None,
         "original_type": arch.original_type,
         "original_ext": arch.original_ext,
     }
@@ -322,150 +464,6 @@ def _pending(
     return row
 
 
-def list_pending(db: Session, clinic_id: uuid.UUID | None) -> list[PendingScan]:
-    query = (
-        select(PendingScan)
-        .where(PendingScan.status == PendingScanStatus.PENDING)
-        .order_by(PendingScan.created_at, PendingScan.scan_set_id, PendingScan.id)
-    )
-    if clinic_id is not None:
-        query = query.where(PendingScan.clinic_id == clinic_id)
-    return list(db.scalars(query))
-
-
-def _pending_set(
-    db: Session, clinic_scope: uuid.UUID | None, pending_id: uuid.UUID
-) -> list[PendingScan]:
-    row = db.get(PendingScan, pending_id)
-    if row is None or (clinic_scope is not None and row.clinic_id != clinic_scope):
-        raise NotFound(PENDING_NOT_FOUND)
-    if row.status is not PendingScanStatus.PENDING:
-        raise Conflict("This scan was already assigned or discarded.")
-    return list(
-        db.scalars(
-            select(PendingScan).where(
-                PendingScan.scan_set_id == row.scan_set_id,
-                PendingScan.status == PendingScanStatus.PENDING,
-            )
-        )
-    )
-
-
-def assign_pending(
-    db: Session,
-    store: ObjectStore,
-    importer: Importer,
-    pending_id: uuid.UUID,
-    *,
-    patient: Patient,
-    clinic_scope: uuid.UUID | None,
-) -> list[Image]:
-    """Give a pending scan set (every arch that arrived with this one) to a patient."""
-    rows = _pending_set(db, clinic_scope, pending_id)
-    if patient.clinic_id != rows[0].clinic_id:
-        raise NotFound("No patient with this id.")
-    images: list[Image] = []
-    stored: list[str] = []
-    try:
-        for row in rows:
-            meta = dict(row.scanner_metadata)
-            image_id = uuid.uuid4()
-            key = arch_key(
-                row.clinic_id,
-                patient.id,
-                image_id,
-                "original",
-                str(meta.get("original_ext", "bin")),
-            )
-            put = store.put(
-                key, store.read(row.original_key), content_type=str(meta.get("original_type"))
-            )
-            stored.append(key)
-            mesh = meta.get("mesh", {})
-            info = {
-                k: v
-                for k, v in meta.items()
-                if k not in ("patient_name", "patient_ref", "original_ext", "original_type")
-            }
-            image = Image(
-                id=image_id,
-                clinic_id=row.clinic_id,
-                patient_id=patient.id,
-                file_type=FileType.SCAN_3D,
-                category=f"SCAN_{row.arch}" if row.arch else None,
-                source=ImageSource(row.source),
-                status=ImageStatus.UPLOADED,
-                original_key=key,
-                original_sha256=put.sha256,
-                original_size=put.size,
-                mime_type=str(meta.get("original_type")),
-                vertex_count=mesh.get("vertex_count"),
-                face_count=mesh.get("face_count"),
-                info=info,
-                scanner_type=row.scanner_type,
-                scan_format=row.scan_format,
-                scan_set_id=row.scan_set_id,
-                external_ref=row.external_ref,
-                uploaded_by_user_id=row.imported_by_id,
-            )
-            db.add(image)
-            images.append(image)
-            row.status, row.resolved_at, row.resolved_by_id = (
-                PendingScanStatus.ASSIGNED,
-                utcnow(),
-                importer.user_id,
-            )
-            row.image_id = image_id
-            defer_on_commit(db, partial(store.delete, row.original_key))
-        db.flush()
-    except BaseException:
-        _delete_on_failure(store, stored)
-        raise
-    link_bites(db, images, patient.id)
-    for image in images:
-        request_job(db, DERIVE_JOB, {"image_id": str(image.id)}, clinic_id=image.clinic_id)
-    for row in rows:
-        audit.record(
-            db,
-            importer.actor,
-            "pending_scan.assign",
-            clinic_id=row.clinic_id,
-            target_type="pending_scan",
-            target_id=row.id,
-            details={"patient_id": str(patient.id), "image_id": str(row.image_id)},
-        )
-    return images
-
-
-def discard_pending(
-    db: Session,
-    store: ObjectStore,
-    actor: audit.Actor,
-    pending_id: uuid.UUID,
-    *,
-    user_id: uuid.UUID | None,
-    clinic_scope: uuid.UUID | None,
-) -> list[PendingScan]:
-    """Throw away a pending scan set (a test scan, another practice's patient)."""
-    rows = _pending_set(db, clinic_scope, pending_id)
-    for row in rows:
-        row.status, row.resolved_at, row.resolved_by_id = (
-            PendingScanStatus.DISCARDED,
-            utcnow(),
-            user_id,
-        )
-        defer_on_commit(db, partial(store.delete, row.original_key))
-        audit.record(
-            db,
-            actor,
-            "pending_scan.discard",
-            clinic_id=row.clinic_id,
-            target_type="pending_scan",
-            target_id=row.id,
-        )
-    return rows
-
-
 def set_arch(db: Session, actor: audit.Actor, image: Image, arch: ArchType) -> Image:
     """A person's correction of the detected arch; bite links of the set follow."""
     if image.file_type is not FileType.SCAN_3D:
@@ -475,17 +473,7 @@ def set_arch(db: Session, actor: audit.Actor, image: Image, arch: ArchType) -> I
     info = dict(image.info)
     info["arch_set_by_user"] = True
     image.info = info
-    scan_set = (
-        list(
-            db.scalars(
-                select(Image).where(
-                    Image.scan_set_id == image.scan_set_id, Image.deleted_at.is_(None)
-                )
-            )
-        )
-        if image.scan_set_id
-        else [image]
-    )
+    scan_set = repository.live_scan_set(db, image.scan_set_id) if image.scan_set_id else [image]
     link_bites(db, scan_set, image.patient_id)
     audit.record(
         db,
@@ -501,14 +489,4 @@ def set_arch(db: Session, actor: audit.Actor, image: Image, arch: ArchType) -> I
 
 def scan_sets(db: Session, patient_id: uuid.UUID) -> list[Image]:
     """The patient's scans, newest set first (the viewer groups them by `scan_set_id`)."""
-    return list(
-        db.scalars(
-            select(Image)
-            .where(
-                Image.patient_id == patient_id,
-                Image.file_type == FileType.SCAN_3D,
-                Image.deleted_at.is_(None),
-            )
-            .order_by(Image.created_at.desc(), Image.category)
-        )
-    )
+    return repository.patient_scans(db, patient_id)

@@ -1,48 +1,30 @@
 """One uploaded scan file, from the API or a staff page, into the scan record.
 
-Both callers share the size rules and the split between importing in the request and handing a
-large file to the `intraoral.import` job, so a file is treated the same whichever way it came in.
+Both callers hand the file to the ingest pipeline with the same size rules and the same split:
+a small file is read (in the isolated decoder pool, so a reader that crashes or hangs fails this
+request and not the server) and filed in the request, a larger one (over `scan_background_mb`) is
+only streamed to the store and filed by the `ingest.file` job, so a file is treated the same
+whichever way it came in.
 """
 
 from __future__ import annotations
 
-import re
-import uuid
-from dataclasses import dataclass
-from typing import BinaryIO
+import dataclasses
+import io
+from collections.abc import Sequence
+from typing import BinaryIO, Protocol
 
 from sqlalchemy.orm import Session
 
-from ortholens.audit import service as audit
+from ortholens.ingest import Filed, Incoming, IngestLimits, ingest
+from ortholens.ingest.folders import bundle_name, pack_as_bundle, strip_common_folder
+from ortholens.ingest.pipeline import ParseRunner
 from ortholens.intraoral import service
-from ortholens.intraoral.arches_in import read_arches
-from ortholens.intraoral.keys import pending_key
-from ortholens.intraoral.tasks import scan_limits
-from ortholens.kit.errors import InvalidInput, PayloadTooLarge
-from ortholens.kit.jobs import request_job
+from ortholens.kit.errors import InvalidInput
 from ortholens.kit.storage import ObjectStore
 from ortholens.models import Patient
+from ortholens.processing.meshes.scanner_text import normalise_units
 from ortholens.settings import Settings
-
-IMPORT_JOB = "intraoral.import"
-_EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,16})$")
-_ZIP_MAGIC = b"PK\x03\x04"
-
-
-@dataclass(frozen=True)
-class UploadOutcome:
-    """Either the recorded set (`outcome`) or the background job that will record it."""
-
-    outcome: service.ImportOutcome | None
-    job_id: uuid.UUID | None
-
-
-def upload_size(file: BinaryIO) -> int:
-    """The size of a spooled upload, leaving it rewound."""
-    file.seek(0, 2)
-    size = file.tell()
-    file.seek(0)
-    return size
 
 
 def import_upload(
@@ -54,69 +36,90 @@ def import_upload(
     file: BinaryIO,
     name: str,
     patient: Patient | None,
-) -> UploadOutcome:
-    """Import `file` (called `name`) for `patient`, or for whom the scanner's metadata names.
+    parse: ParseRunner,
+    units: str | None = None,
+) -> Filed:
+    """Import `file` (called `name`) for `patient`, or for whom the scanner's metadata names; in
+    `units` instead of the file's own when the uploader asks (an arch's size check suggestion).
 
     Refuses an empty file (InvalidInput) or one over `max_scan_upload_mb` (PayloadTooLarge); a file
-    over `scan_background_mb` is stored and left to the `intraoral.import` job.
+    over `scan_background_mb` is stored and left to the `ingest.file` job (`Filed.job_id`).
     """
-    size = upload_size(file)
-    if size > settings.max_scan_upload_mb * 1024 * 1024:
-        raise PayloadTooLarge(f"A scan file may be at most {settings.max_scan_upload_mb} MB.")
-    if size == 0:
-        raise InvalidInput("The file is empty.")
-    name = name or "scan"
-    if size > settings.scan_background_mb * 1024 * 1024:
-        return UploadOutcome(
-            None, _queue(db, store, importer, file=file, name=name, patient=patient, size=size)
-        )
-    data = file.read()
-    arches = read_arches(data, name, scan_limits(settings.max_scan_upload_mb))
-    outcome = service.import_scan_set(
-        db,
-        store,
-        importer,
-        arches,
-        patient,
-        bundle=data if data[:4] == _ZIP_MAGIC else None,
+    submission = importer.submission(
+        patient.id if patient else None,
+        background_over=settings.scan_background_mb * 1024 * 1024,
     )
-    return UploadOutcome(outcome, None)
+    limits = IngestLimits.for_scans_up_to(settings.max_scan_upload_mb)
+    if units is not None and normalise_units(units) is None:
+        raise InvalidInput(f"Unknown units '{units}'; use mm, cm, m, um or in.")
+    limits = dataclasses.replace(limits, mesh_units=units)
+    item = Incoming(name or "scan", data=file)
+    (filed,) = ingest(db, store, submission, [item], limits, parse=parse)
+    return filed
 
 
-def _queue(
+class SentFile(Protocol):
+    """A file part of a form (Starlette's `UploadFile` fits)."""
+
+    filename: str | None
+    file: BinaryIO
+
+
+def chosen_files(parts: Sequence[SentFile]) -> list[tuple[str, BinaryIO]]:
+    """The files a form really sent: an unused file input still sends an empty, unnamed part."""
+    chosen = []
+    for part in parts:
+        part.file.seek(0, 2)
+        size = part.file.tell()
+        part.file.seek(0)
+        if part.filename or size:
+            chosen.append((part.filename or "", part.file))
+    return chosen
+
+
+def import_files(
     db: Session,
     store: ObjectStore,
+    settings: Settings,
     importer: service.Importer,
     *,
-    file: BinaryIO,
-    name: str,
+    files: Sequence[tuple[str, BinaryIO]],
     patient: Patient | None,
-    size: int,
-) -> uuid.UUID:
-    clinic = importer.clinic_id
-    match = _EXTENSION.search(name)
-    key = pending_key(clinic, uuid.uuid4(), "upload", match.group(1) if match else "bin")
-    store.put(key, file, content_type="application/octet-stream")
-    job = request_job(
-        db,
-        IMPORT_JOB,
-        {
-            "upload_key": key,
-            "name": name,
-            "clinic_id": str(clinic),
-            "patient_id": str(patient.id) if patient else None,
-            "user_id": str(importer.user_id) if importer.user_id else None,
-            "source": importer.source.value,
-        },
-        clinic_id=clinic,
+    parse: ParseRunner,
+    units: str | None = None,
+) -> Filed:
+    """Import one file, or several sent together (a folder chosen in the browser): those are
+    packed as the scanner's ZIP they came from and imported as one scan set (`ingest.folders`).
+    `units`: see `import_upload`."""
+    if len(files) == 1:
+        name, file = files[0]
+        return import_upload(
+            db,
+            store,
+            settings,
+            importer,
+            file=file,
+            name=name,
+            patient=patient,
+            parse=parse,
+            units=units,
+        )
+    if not files:
+        raise InvalidInput("Choose a scan file, a scanner's ZIP or its export folder.")
+    limits = IngestLimits.for_scans_up_to(settings.max_scan_upload_mb)
+    names = [name or f"file-{index}" for index, (name, _) in enumerate(files, start=1)]
+    paths = strip_common_folder(names)
+    bundle = pack_as_bundle(
+        [(path, file) for path, (_, file) in zip(paths, files, strict=True)], limits
     )
-    audit.record(
+    return import_upload(
         db,
-        importer.actor,
-        "scan.import_queued",
-        clinic_id=clinic,
-        target_type="job",
-        target_id=job.id,
-        details={"size": size},
+        store,
+        settings,
+        importer,
+        file=io.BytesIO(bundle),
+        name=bundle_name(names),
+        units=units,
+        patient=patient,
+        parse=parse,
     )
-    return job.id

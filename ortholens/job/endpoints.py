@@ -5,8 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from ortholens.auth.deps import Authorized, RequirePermission
+from ortholens.auth.deps import RequirePermission
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.http.deps import SessionDep
 from ortholens.job import service
 from ortholens.job.schemas import JobRead

@@ -3,7 +3,8 @@ RFC 9457 `application/problem+json`.
 
     OrthoLensError (500)
     ├── InvalidInput (422)        bad data a user can fix; message says how
-    │   └── PayloadTooLarge (413)
+    │   ├── PayloadTooLarge (413)
+    │   └── DecoderFailed (422)   a decoder crashed, hung or ran out of memory on this file
     ├── Unauthorized (401)
     ├── Forbidden (403)
     ├── NotFound (404)            also for another clinic's ids, with the same body
@@ -31,6 +32,14 @@ class OrthoLensError(Exception):
         # Extra members of the problem document; must never carry PHI or secrets.
         self.extra = extra
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross process boundaries (isolated decoders); keep the detail and the extras.
+        return (_rebuild_error, (type(self), self.detail, self.extra))
+
+
+def _rebuild_error(cls: type[OrthoLensError], detail: str, extra: dict[str, Any]) -> OrthoLensError:
+    return cls(detail, **extra)
+
 
 class InvalidInput(OrthoLensError):
     status_code = 422
@@ -42,6 +51,18 @@ class PayloadTooLarge(InvalidInput):
     status_code = 413
     slug = "payload-too-large"
     title = "Payload too large"
+
+
+class DecoderFailed(InvalidInput):
+    """The decoder of an untrusted file crashed, hung or ran out of memory.
+
+    A property of the file, not of the moment: retrying the same bytes fails the same way, so job
+    wrappers treat it like any other invalid input and fail at once. `extra["cause"]` says which
+    limit was hit: `crashed`, `timeout` or `memory`.
+    """
+
+    slug = "decoder-failed"
+    title = "The file could not be decoded"
 
 
 class Unauthorized(OrthoLensError):

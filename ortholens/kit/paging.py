@@ -8,6 +8,9 @@ from datetime import datetime
 
 from ortholens.kit.errors import InvalidInput
 
+# What an encoded cursor looks like (URL-safe base64), for the API to declare and check.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+={0,2}$"
+
 
 def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from ortholens.auth.deps import Authorized, CurrentPatient, RequirePermission
+from ortholens.auth.deps import CurrentPatient, RequirePermission
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.http.deps import SessionDep
+from ortholens.kit.paging import CURSOR_PATTERN
 from ortholens.messaging import service
 from ortholens.messaging.schemas import (
     MessageCreate,
@@ -24,6 +26,19 @@ from ortholens.models import Message
 router = APIRouter(tags=["messaging"])
 Reader = Annotated[Authorized, RequirePermission(Permission.MESSAGES_READ)]
 Writer = Annotated[Authorized, RequirePermission(Permission.MESSAGES_WRITE)]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=200, pattern=CURSOR_PATTERN, description="From the previous page."),
+]
+ThreadLimit = Annotated[int, Query(ge=1, le=100)]
+MessageLimit = Annotated[int, Query(ge=1, le=500)]
+# The thread lists answer a JSON array (seed 004); the next page's cursor rides in this header.
+NEXT_CURSOR_HEADER = "X-Next-Cursor"
+
+
+def _with_next(response: Response, next_cursor: str | None) -> None:
+    if next_cursor is not None:
+        response.headers[NEXT_CURSOR_HEADER] = next_cursor
 
 
 def _thread(summary: service.ThreadSummary) -> ThreadRead:
@@ -41,10 +56,13 @@ def _thread(summary: service.ThreadSummary) -> ThreadRead:
     )
 
 
-def _with_messages(summary: service.ThreadSummary, messages: list[Message]) -> ThreadWithMessages:
+def _with_messages(
+    summary: service.ThreadSummary, messages: list[Message], next_cursor: str | None
+) -> ThreadWithMessages:
     return ThreadWithMessages(
         **_thread(summary).model_dump(),
         messages=[MessageRead.model_validate(m) for m in messages],
+        next_cursor=next_cursor,
     )
 
 
@@ -62,17 +80,34 @@ def send_message(body: MessageCreate, auth: Writer, db: SessionDep) -> MessageRe
 
 @router.get("/api/messaging/threads", response_model=list[ThreadRead])
 def list_threads(
+    *,
     auth: Reader,
     db: SessionDep,
+    response: Response,
     patient_id: Annotated[uuid.UUID | None, Query(alias="patientId")] = None,
+    cursor: Cursor = None,
+    limit: ThreadLimit = 50,
 ) -> list[ThreadRead]:
-    """The clinic's threads, latest first, each with its count of unread patient messages."""
-    return [_thread(s) for s in service.staff_threads(db, auth, patient_id)]
+    """The clinic's threads, latest first, each with its count of unread patient messages; the
+    next page's cursor, if any, is in the `X-Next-Cursor` header."""
+    summaries, next_cursor = service.staff_threads(
+        db, auth, patient_id, service.Page(cursor, limit)
+    )
+    _with_next(response, next_cursor)
+    return [_thread(s) for s in summaries]
 
 
 @router.get("/api/messaging/threads/{thread_id}", response_model=ThreadWithMessages)
-def get_thread(thread_id: uuid.UUID, auth: Reader, db: SessionDep) -> ThreadWithMessages:
-    return _with_messages(*service.staff_thread(db, auth, thread_id))
+def get_thread(
+    thread_id: uuid.UUID,
+    auth: Reader,
+    db: SessionDep,
+    cursor: Cursor = None,
+    limit: MessageLimit = 200,
+) -> ThreadWithMessages:
+    """A thread with a page of its messages, oldest first (`nextCursor` for the rest)."""
+    page = service.Page(cursor, limit)
+    return _with_messages(*service.staff_thread(db, auth, thread_id, page))
 
 
 @router.patch("/api/messaging/messages/{message_id}/read", response_model=MessageRead)
@@ -82,16 +117,31 @@ def staff_mark_read(message_id: uuid.UUID, auth: Reader, db: SessionDep) -> Mess
 
 
 @router.get("/api/patient/messages", response_model=list[ThreadRead])
-def patient_threads(principal: CurrentPatient, db: SessionDep) -> list[ThreadRead]:
-    """Your threads with the clinic, each with its count of unread clinic messages."""
-    return [_thread(s) for s in service.patient_threads(db, principal)]
+def patient_threads(
+    principal: CurrentPatient,
+    db: SessionDep,
+    response: Response,
+    cursor: Cursor = None,
+    limit: ThreadLimit = 50,
+) -> list[ThreadRead]:
+    """Your threads with the clinic, each with its count of unread clinic messages; the next
+    page's cursor, if any, is in the `X-Next-Cursor` header."""
+    summaries, next_cursor = service.patient_thread_page(db, principal, service.Page(cursor, limit))
+    _with_next(response, next_cursor)
+    return [_thread(s) for s in summaries]
 
 
 @router.get("/api/patient/messages/{thread_id}", response_model=ThreadWithMessages)
 def patient_thread(
-    thread_id: uuid.UUID, principal: CurrentPatient, db: SessionDep
+    thread_id: uuid.UUID,
+    principal: CurrentPatient,
+    db: SessionDep,
+    cursor: Cursor = None,
+    limit: MessageLimit = 200,
 ) -> ThreadWithMessages:
-    return _with_messages(*service.patient_thread(db, principal, thread_id))
+    """One of your threads with a page of its messages, oldest first (`nextCursor` for the rest)."""
+    page = service.Page(cursor, limit)
+    return _with_messages(*service.patient_thread(db, principal, thread_id, page))
 
 
 @router.patch("/api/patient/messages/{message_id}/read", response_model=MessageRead)

@@ -6,17 +6,21 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from ortholens.http.schemas import ApiModel
+from ortholens.http.schemas import NON_BLANK_MULTI_LINE, NON_BLANK_ONE_LINE, ApiModel
 from ortholens.models import SenderType
 
 MAX_MESSAGE_CHARS = 5000
 MAX_SUBJECT_CHARS = 200
 # Surrounding whitespace is dropped first, so a message of spaces is refused as empty.
 Content = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS),
+    NON_BLANK_MULTI_LINE,
 ]
 Subject = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SUBJECT_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SUBJECT_CHARS),
+    NON_BLANK_ONE_LINE,
 ]
 
 
@@ -52,4 +56,7 @@ class ThreadRead(ApiModel):
 
 
 class ThreadWithMessages(ThreadRead):
-    messages: list[MessageRead]
+    messages: list[MessageRead] = Field(description="A page of the messages, oldest first.")
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the messages after these; null at the end."
+    )

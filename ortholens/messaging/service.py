@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
-from ortholens.auth.deps import Authorized, PatientPrincipal
+from ortholens.auth.principals import Authorized, PatientPrincipal
 from ortholens.clinic.tenancy import find_in_clinic
+from ortholens.events import MESSAGE_SENT
 from ortholens.kit import events
 from ortholens.kit.db import utcnow
 from ortholens.kit.errors import InvalidInput, NotFound
+from ortholens.kit.paging import decode_cursor, encode_cursor
 from ortholens.messaging import repository
 from ortholens.messaging.schemas import MAX_MESSAGE_CHARS, MAX_SUBJECT_CHARS
 from ortholens.models import Message, MessageThread, Role, SenderType
@@ -26,7 +28,6 @@ from ortholens.patient.service import find_patient
 
 THREAD_NOT_FOUND = "No message thread with this id."
 MESSAGE_NOT_FOUND = "No message with this id."
-MESSAGE_SENT = "message.sent"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,42 @@ class ThreadSummary:
     thread: MessageThread
     unread_count: int
     last_message: Message | None
+
+
+@dataclass(frozen=True)
+class Page:
+    """Where a keyset page starts (`cursor`, from the previous page) and how long it is."""
+
+    cursor: str | None = None
+    limit: int = 100
+
+
+# The thread pages show a conversation whole (up to this many messages) and mark it read.
+WHOLE_THREAD = Page(limit=1000)
+
+
+def _page_of_threads(
+    db: Session, page: Page, *, clinic_id: uuid.UUID | None = None, patient_id: uuid.UUID | None
+) -> tuple[list[MessageThread], str | None]:
+    """A page of threads, latest activity first, and the cursor of the next (None at the end)."""
+    after = decode_cursor(page.cursor) if page.cursor else None
+    threads = repository.threads(
+        db, clinic_id=clinic_id, patient_id=patient_id, after=after, limit=page.limit + 1
+    )
+    more, threads = len(threads) > page.limit, threads[: page.limit]
+    last = threads[-1] if more and threads else None
+    return threads, encode_cursor(last.updated_at, last.id) if last else None
+
+
+def _page_of_messages(
+    db: Session, thread: MessageThread, page: Page
+) -> tuple[list[Message], str | None]:
+    """A page of a thread's messages, oldest first, and the cursor of the next."""
+    after = decode_cursor(page.cursor) if page.cursor else None
+    messages = repository.messages(db, thread.id, after=after, limit=page.limit + 1)
+    more, messages = len(messages) > page.limit, messages[: page.limit]
+    last = messages[-1] if more and messages else None
+    return messages, encode_cursor(last.created_at, last.id) if last else None
 
 
 def _summaries(
@@ -148,12 +185,15 @@ def staff_send(db: Session, auth: Authorized, thread_id: uuid.UUID, content: str
 
 
 def staff_threads(
-    db: Session, auth: Authorized, patient_id: uuid.UUID | None
-) -> list[ThreadSummary]:
-    """The clinic's threads, latest activity first, with the patient messages nobody has read."""
+    db: Session, auth: Authorized, patient_id: uuid.UUID | None, page: Page
+) -> tuple[list[ThreadSummary], str | None]:
+    """A page of the clinic's threads, latest activity first, with the patient messages nobody
+    has read, and the next page's cursor."""
     if patient_id is not None:
         find_patient(db, auth.principal, patient_id, action="message_thread.list")
-    threads = repository.threads(db, clinic_id=auth.principal.clinic_scope, patient_id=patient_id)
+    threads, next_cursor = _page_of_threads(
+        db, page, clinic_id=auth.principal.clinic_scope, patient_id=patient_id
+    )
     audit.record(
         db,
         auth.principal.actor,
@@ -161,15 +201,19 @@ def staff_threads(
         target_type="message_thread",
         details={"count": len(threads)},
     )
-    return _summaries(db, threads, for_patient=False)
+    return _summaries(db, threads, for_patient=False), next_cursor
 
 
 def staff_thread(
-    db: Session, auth: Authorized, thread_id: uuid.UUID
-) -> tuple[ThreadSummary, list[Message]]:
+    db: Session, auth: Authorized, thread_id: uuid.UUID, page: Page
+) -> tuple[ThreadSummary, list[Message], str | None]:
+    """A thread with a page of its messages (oldest first) and the next page's cursor."""
     thread = _staff_thread(db, auth, thread_id, "message_thread.read")
     _audit(db, auth.principal.actor, "message_thread.read", thread)
-    return _summaries(db, [thread], for_patient=False)[0], repository.messages(db, thread.id)
+    return (
+        _summaries(db, [thread], for_patient=False)[0],
+        *_page_of_messages(db, thread, page),
+    )
 
 
 def staff_mark_read(db: Session, auth: Authorized, message_id: uuid.UUID) -> Message:
@@ -220,7 +264,15 @@ def _patient_thread(
 
 
 def patient_threads(db: Session, principal: PatientPrincipal) -> list[ThreadSummary]:
-    threads = repository.threads(db, patient_id=principal.patient_id)
+    """The patient's latest threads (a first page), for the portal's pages."""
+    return patient_thread_page(db, principal, Page())[0]
+
+
+def patient_thread_page(
+    db: Session, principal: PatientPrincipal, page: Page
+) -> tuple[list[ThreadSummary], str | None]:
+    """A page of the patient's threads, latest activity first, and the next page's cursor."""
+    threads, next_cursor = _page_of_threads(db, page, patient_id=principal.patient_id)
     audit.record(
         db,
         principal.actor,
@@ -229,15 +281,19 @@ def patient_threads(db: Session, principal: PatientPrincipal) -> list[ThreadSumm
         target_id=principal.patient_id,
         details={"count": len(threads)},
     )
-    return _summaries(db, threads, for_patient=True)
+    return _summaries(db, threads, for_patient=True), next_cursor
 
 
 def patient_thread(
-    db: Session, principal: PatientPrincipal, thread_id: uuid.UUID
-) -> tuple[ThreadSummary, list[Message]]:
+    db: Session, principal: PatientPrincipal, thread_id: uuid.UUID, page: Page
+) -> tuple[ThreadSummary, list[Message], str | None]:
+    """One of the patient's threads with a page of its messages and the next page's cursor."""
     thread = _patient_thread(db, principal, thread_id)
     _audit(db, principal.actor, "message_thread.read", thread)
-    return _summaries(db, [thread], for_patient=True)[0], repository.messages(db, thread.id)
+    return (
+        _summaries(db, [thread], for_patient=True)[0],
+        *_page_of_messages(db, thread, page),
+    )
 
 
 def patient_send(

@@ -23,6 +23,8 @@ class AuditEvent(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("chain", "seq"),
         Index("ix_audit_events_clinic_at", "clinic_id", "at"),
+        # The audit trail pages a clinic's events newest first by `seq`.
+        Index("ix_audit_events_clinic_seq", "clinic_id", "seq"),
     )
 
     chain: Mapped[str] = mapped_column(String(50))

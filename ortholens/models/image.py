@@ -23,6 +23,8 @@ class Image(IdMixin, TimestampMixin, Base):
     __tablename__ = "images"
     __table_args__ = (
         Index("ix_images_patient_captured", "patient_id", "captured_at"),
+        # The gallery: a patient's images newest first, id breaking ties (keyset pages, no sort).
+        Index("ix_images_patient_created", "patient_id", "created_at", "id"),
         Index("ix_images_patient_sha256", "patient_id", "original_sha256"),
     )
 

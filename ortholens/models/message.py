@@ -15,7 +15,11 @@ class Message(IdMixin, TimestampMixin, Base):
     set when the other side opens it (unread = no `read_at` and not sent by the reader)."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_thread_created", "thread_id", "created_at"),)
+    # A thread's messages and the dashboard's latest messages, in keyset order (id breaks ties).
+    __table_args__ = (
+        Index("ix_messages_thread_created", "thread_id", "created_at", "id"),
+        Index("ix_messages_clinic_created", "clinic_id", "created_at", "id"),
+    )
 
     clinic_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("clinics.id", ondelete="CASCADE"), index=True

@@ -15,7 +15,11 @@ class MessageThread(IdMixin, TimestampMixin, Base):
     """
 
     __tablename__ = "message_threads"
-    __table_args__ = (Index("ix_message_threads_patient_updated", "patient_id", "updated_at"),)
+    # Thread lists, latest activity first, of a clinic or of one patient (id breaks ties).
+    __table_args__ = (
+        Index("ix_message_threads_patient_updated", "patient_id", "updated_at", "id"),
+        Index("ix_message_threads_clinic_updated", "clinic_id", "updated_at", "id"),
+    )
 
     clinic_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("clinics.id", ondelete="CASCADE"), index=True

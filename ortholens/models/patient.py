@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ortholens.kit.db import Base, IdMixin, TimestampMixin
@@ -42,3 +42,14 @@ class Patient(IdMixin, TimestampMixin, Base):
     def has_portal_account(self) -> bool:
         """True once the patient registered from an invite (`onboarded_at` says when)."""
         return self.portal_password_hash is not None
+
+
+# The patient list's order (case-insensitive last name, first name, then id) within a clinic. An
+# expression index is declared after the class: it names the mapped columns.
+Index(
+    "ix_patients_clinic_name",
+    Patient.clinic_id,
+    func.lower(Patient.last_name),
+    func.lower(Patient.first_name),
+    Patient.id,
+)

@@ -5,17 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from ortholens.auth.deps import CurrentPatient
-from ortholens.http.deps import RuntimeDep, SessionDep, SettingsDep
+from ortholens.http.deps import SessionDep, SettingsDep
 from ortholens.notify import service
+from ortholens.notify.deps import VapidDep
 from ortholens.notify.schemas import PushConfig, SubscribeRequest, SubscriptionRead
 
 router = APIRouter(tags=["notifications"])
 
 
 @router.get("/api/patient/push/config", response_model=PushConfig)
-def push_config(principal: CurrentPatient, runtime: RuntimeDep) -> PushConfig:
+def push_config(principal: CurrentPatient, vapid: VapidDep) -> PushConfig:
     """The VAPID public key for `pushManager.subscribe({applicationServerKey})`."""
-    return PushConfig(application_server_key=runtime.vapid.public_key_b64url)
+    return PushConfig(application_server_key=vapid.public_key_b64url)
 
 
 @router.post("/api/patient/push/subscribe", response_model=SubscriptionRead)

@@ -16,7 +16,12 @@ class SubscriptionKeys(ApiModel):
 class SubscribeRequest(ApiModel):
     """`PushSubscription.toJSON()` as the browser gives it."""
 
-    endpoint: str = Field(min_length=10, max_length=1000)
+    endpoint: str = Field(
+        min_length=10,
+        max_length=1000,
+        pattern=r"^https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+$",
+        description="The push service's https URL, to a public address.",
+    )
     keys: SubscriptionKeys
     expiration_time: int | None = None
 

@@ -11,14 +11,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
-from ortholens.auth.deps import PatientPrincipal
+from ortholens.auth.principals import PatientPrincipal
 from ortholens.dashboard.rules import patient_compliance
 from ortholens.kit.db import utcnow
-from ortholens.models import Patient, PatientStatus, PushSubscription, ScanSession
+from ortholens.models import PushSubscription
+from ortholens.notify import repository
 from ortholens.notify.webpush import PushPayload, check_endpoint_url
 
 # Reminders: at most one a day; 20 h rather than 24 so a daily run a little earlier still sends.
@@ -38,7 +38,7 @@ def subscribe(
 ) -> PushSubscription:
     """Create or update the subscription with this endpoint for the signed-in patient."""
     check_endpoint_url(endpoint, allow_insecure_endpoints=allow_insecure_endpoints)
-    row = db.scalars(select(PushSubscription).where(PushSubscription.endpoint == endpoint)).first()
+    row = repository.subscription_by_endpoint(db, endpoint)
     if row is None:
         row = PushSubscription(endpoint=endpoint)
         db.add(row)
@@ -58,13 +58,7 @@ def subscribe(
 
 
 def unsubscribe(db: Session, principal: PatientPrincipal, endpoint: str) -> bool:
-    result = db.execute(
-        delete(PushSubscription).where(
-            PushSubscription.endpoint == endpoint,
-            PushSubscription.patient_id == principal.patient_id,
-        )
-    )
-    removed = bool(getattr(result, "rowcount", 0))
+    removed = repository.delete_patient_subscription(db, principal.patient_id, endpoint)
     if removed:
         audit.record(
             db,
@@ -77,9 +71,8 @@ def unsubscribe(db: Session, principal: PatientPrincipal, endpoint: str) -> bool
 
 
 def subscriptions_of(db: Session, patient_id: uuid.UUID) -> list[PushSubscription]:
-    return list(
-        db.scalars(select(PushSubscription).where(PushSubscription.patient_id == patient_id))
-    )
+    """Every device the patient gets notifications on."""
+    return repository.subscriptions_of(db, patient_id)
 
 
 # What a notification says. No PHI beyond what the patient's own device may show: no names.
@@ -129,25 +122,8 @@ class DuePatient:
 def due_for_reminder(db: Session, now: datetime) -> list[DuePatient]:
     """Active patients with a push subscription whose next scan is due (or overdue) today and
     who were not reminded in the last day."""
-    last_scan = (
-        select(ScanSession.created_at)
-        .where(ScanSession.patient_id == Patient.id)
-        .order_by(ScanSession.created_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    rows = db.execute(
-        select(Patient, last_scan)
-        .where(
-            Patient.status == PatientStatus.ACTIVE,
-            Patient.id.in_(select(PushSubscription.patient_id)),
-            (Patient.last_scan_reminder_at.is_(None))
-            | (Patient.last_scan_reminder_at <= now - REMINDER_GAP),
-        )
-        .order_by(Patient.id)
-    )
     due = []
-    for patient, last_at in rows:
+    for patient, last_at in repository.subscribed_active_patients(db, now - REMINDER_GAP):
         entry = patient_compliance(patient, last_at, now)
         # Due on the day the frequency is reached, and every day after until they scan.
         if entry.days_since >= entry.frequency_days:
@@ -157,13 +133,4 @@ def due_for_reminder(db: Session, now: datetime) -> list[DuePatient]:
 
 def claim_reminder(db: Session, patient_id: uuid.UUID, now: datetime) -> bool:
     """Mark the patient reminded, unless another worker just did (conditional update)."""
-    result = db.execute(
-        update(Patient)
-        .where(
-            Patient.id == patient_id,
-            (Patient.last_scan_reminder_at.is_(None))
-            | (Patient.last_scan_reminder_at <= now - REMINDER_GAP),
-        )
-        .values(last_scan_reminder_at=now)
-    )
-    return bool(getattr(result, "rowcount", 0))
+    return repository.claim_reminder(db, patient_id, now, now - REMINDER_GAP)

@@ -11,35 +11,24 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from ortholens.events import MESSAGE_SENT, SCAN_REVIEWED
 from ortholens.kit import events
 from ortholens.kit.db import utcnow
 from ortholens.kit.jobs import JobContext, job_handler, periodic, request_job
-from ortholens.messaging.service import MESSAGE_SENT
-from ortholens.models import PushSubscription, SenderType
-from ortholens.notify import service
+from ortholens.models import SenderType
+from ortholens.notify import repository, service
 from ortholens.notify.webpush import PushPayload, PushResult, PushTarget, send_push
-from ortholens.review.service import SCAN_REVIEWED
 
 SEND_ATTEMPTS = 6
-
-
-def _has_subscriptions(session: Session, patient_id: uuid.UUID) -> bool:
-    count = session.scalar(
-        select(func.count())
-        .select_from(PushSubscription)
-        .where(PushSubscription.patient_id == patient_id)
-    )
-    return bool(count)
 
 
 def request_push(
     session: Session, patient_id: uuid.UUID, clinic_id: uuid.UUID, payload: PushPayload
 ) -> None:
     """Queue a notification to every device of the patient (sent after `session` commits)."""
-    if _has_subscriptions(session, patient_id):
+    if repository.has_subscriptions(session, patient_id):
         request_job(
             session,
             "notify.push",
@@ -92,7 +81,7 @@ def send_one(ctx: JobContext, subscription_id: str, payload: dict[str, Any]) -> 
     """Deliver one notification; a subscription the push service says is gone is deleted."""
     runtime = ctx.resources
     with ctx.snapshot() as read:
-        row = read.get(PushSubscription, uuid.UUID(subscription_id))
+        row = repository.get_subscription(read, uuid.UUID(subscription_id))
         target = PushTarget(row.endpoint, row.p256dh, row.auth) if row is not None else None
     if target is None:
         return {"skipped": "subscription removed"}
@@ -104,11 +93,9 @@ def send_one(ctx: JobContext, subscription_id: str, payload: dict[str, Any]) -> 
         allow_insecure_endpoints=runtime.settings.push_allow_insecure_endpoints,
     )
     if result is PushResult.GONE:
-        ctx.session.execute(
-            delete(PushSubscription).where(PushSubscription.id == uuid.UUID(subscription_id))
-        )
+        repository.delete_subscription(ctx.session, uuid.UUID(subscription_id))
     elif result is PushResult.DELIVERED:
-        found = ctx.session.get(PushSubscription, uuid.UUID(subscription_id))
+        found = repository.get_subscription(ctx.session, uuid.UUID(subscription_id))
         if found is not None:
             found.last_sent_at = utcnow()
     return {"result": result.name.lower()}

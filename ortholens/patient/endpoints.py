@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ortholens.auth.deps import Authorized, RequirePermission
+from ortholens.auth.deps import RequirePermission
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.http.deps import SessionDep, SettingsDep
 from ortholens.models import PatientStatus
 from ortholens.patient import service
@@ -50,7 +51,12 @@ def list_patients(
         uuid.UUID | None, Query(alias="clinicId", description="Super admins only.")
     ] = None,
     cursor: Annotated[
-        str | None, Query(max_length=64, description="`nextCursor` of the previous page.")
+        str | None,
+        Query(
+            max_length=64,
+            pattern=r"^[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}$",
+            description="`nextCursor` of the previous page.",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 50,
 ) -> PatientPage:

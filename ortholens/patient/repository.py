@@ -20,6 +20,11 @@ def get(session: Session, patient_id: uuid.UUID) -> Patient | None:
     return session.get(Patient, patient_id)
 
 
+def clinic_has_patients(session: Session, clinic_id: uuid.UUID) -> bool:
+    found = session.scalar(select(Patient.id).where(Patient.clinic_id == clinic_id).limit(1))
+    return found is not None
+
+
 def get_clinic(session: Session, clinic_id: uuid.UUID) -> Clinic | None:
     return session.get(Clinic, clinic_id)
 
@@ -63,6 +68,14 @@ def list_patients(
     session: Session, where: PatientFilter, *, after: SortKey | None, limit: int
 ) -> list[Patient]:
     """Patients matching `where`, ordered by last name, first name and id, after `after`."""
+    return list(session.scalars(patients_query(where, after=after, limit=limit)))
+
+
+def patients_query(
+    where: PatientFilter, *, after: SortKey | None, limit: int
+) -> Select[tuple[Patient]]:
+    """The patient list's statement in (lower last name, lower first name, id) order:
+    ix_patients_clinic_name for a clinic's list."""
     query = _scoped(select(Patient), where.clinic_scope)
     if where.search:
         term = where.search.strip()
@@ -88,7 +101,7 @@ def list_patients(
                 and_(last == a_last, first == a_first, pid > a_id),
             )
         )
-    return list(session.scalars(query.order_by(last, first, pid).limit(limit)))
+    return query.order_by(last, first, pid).limit(limit)
 
 
 def add(session: Session, patient: Patient) -> Patient:

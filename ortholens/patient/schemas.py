@@ -2,18 +2,33 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import EmailStr, Field, StringConstraints, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic.alias_generators import to_camel, to_snake
 
-from ortholens.http.schemas import ApiModel
+from ortholens.http.email import EmailAddress
+from ortholens.http.schemas import NON_BLANK_ONE_LINE, ApiModel
 from ortholens.models import PatientStatus
 from ortholens.models.patient import DEFAULT_SCAN_FREQUENCY_DAYS
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NON_BLANK_ONE_LINE
+]
 GuardianName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NON_BLANK_ONE_LINE
+]
+# A patient is archived by its own action (which records why); the document lists only the
+# statuses create and update take, while the service answers ARCHIVED with that advice.
+SettableStatus = Annotated[
+    PatientStatus,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": [s.value for s in PatientStatus if s is not PatientStatus.ARCHIVED],
+            "description": "Not ARCHIVED: use the archive action for that.",
+        }
+    ),
 ]
 ScanFrequency = Annotated[int, Field(ge=1, le=365, description="Days between expected scans.")]
 
@@ -23,12 +38,10 @@ class PatientCreate(ApiModel):
     last_name: Name
     date_of_birth: date | None = None
     doctor_id: uuid.UUID | None = Field(None, description="A doctor of the patient's clinic.")
-    status: PatientStatus = Field(
-        PatientStatus.ACTIVE, description="Not ARCHIVED: use the archive action for that."
-    )
+    status: SettableStatus = PatientStatus.ACTIVE
     scan_frequency_days: ScanFrequency = DEFAULT_SCAN_FREQUENCY_DAYS
     guardian_name: GuardianName | None = None
-    guardian_email: EmailStr | None = None
+    guardian_email: EmailAddress | None = None
     clinic_id: uuid.UUID | None = Field(
         None, description="Super admins only (required for them); ignored for everyone else."
     )
@@ -40,19 +53,34 @@ NULLABLE_UPDATE_FIELDS = frozenset(
 )
 
 
+def _null_only_where_clearable(schema: dict[str, Any]) -> None:
+    # The required fields default to None only to tell "not sent"; the document says they take
+    # no null, as `_no_null_for_required` enforces.
+    for name, field_schema in schema.get("properties", {}).items():
+        if to_snake(name) in NULLABLE_UPDATE_FIELDS or "anyOf" not in field_schema:
+            continue
+        kept = [s for s in field_schema.pop("anyOf") if s.get("type") != "null"]
+        field_schema.pop("default", None)
+        field_schema.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+
+
 class PatientUpdate(ApiModel):
     """Only the fields sent are changed; send null to clear an optional one."""
+
+    model_config = ConfigDict(json_schema_extra=_null_only_where_clearable)
 
     first_name: Name | None = None
     last_name: Name | None = None
     date_of_birth: date | None = None
     doctor_id: uuid.UUID | None = None
-    status: PatientStatus | None = Field(
-        None, description="Not ARCHIVED: use the archive action for that."
-    )
+    status: SettableStatus | None = None
     scan_frequency_days: ScanFrequency | None = None
     guardian_name: GuardianName | None = None
-    guardian_email: EmailStr | None = None
+    guardian_email: EmailAddress | None = None
+
+    def changes(self) -> dict[str, object]:
+        """The fields the client sent, by attribute name."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> PatientUpdate:
@@ -60,10 +88,6 @@ class PatientUpdate(ApiModel):
             if getattr(self, name) is None:
                 raise ValueError(f"{to_camel(name)} cannot be cleared")
         return self
-
-    def changes(self) -> dict[str, object]:
-        """The fields the client sent, by attribute name."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
 
 
 class PatientRead(ApiModel):
@@ -89,7 +113,7 @@ class PatientPage(ApiModel):
 
 
 class InviteCreate(ApiModel):
-    email: EmailStr | None = Field(
+    email: EmailAddress | None = Field(
         None, description="Where the patient (or guardian) will sign in; pre-fills registration."
     )
 

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
 from ortholens.auth import repository as auth_repository
-from ortholens.auth.deps import StaffPrincipal
 from ortholens.auth.policy import Permission, allowed
+from ortholens.auth.principals import StaffPrincipal
 from ortholens.auth.tokens import INVITE_TTL, token_digest
 from ortholens.clinic.tenancy import find_in_clinic, target_clinic
 from ortholens.kit.db import utcnow

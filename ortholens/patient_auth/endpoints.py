@@ -28,8 +28,8 @@ from ortholens.patient_auth.schemas import (
 router = APIRouter(prefix="/api/patient-auth", tags=["patient-auth"])
 
 
-def _tokens(response: Response, tokens: IssuedTokens) -> SessionTokens:
-    csrf = set_session_cookies(response, tokens, patient=True)
+def _tokens(request: Request, response: Response, tokens: IssuedTokens) -> SessionTokens:
+    csrf = set_session_cookies(request, response, tokens, patient=True)
     return SessionTokens(
         access_token=tokens.access_token,
         expires_at=tokens.access_expires_at,
@@ -38,8 +38,10 @@ def _tokens(response: Response, tokens: IssuedTokens) -> SessionTokens:
     )
 
 
-def _session(response: Response, patient: Patient, tokens: IssuedTokens) -> PatientSession:
-    issued = _tokens(response, tokens)
+def _session(
+    request: Request, response: Response, patient: Patient, tokens: IssuedTokens
+) -> PatientSession:
+    issued = _tokens(request, response, tokens)
     return PatientSession(**issued.model_dump(), patient=PatientProfile.model_validate(patient))
 
 
@@ -59,18 +61,20 @@ def validate_invite(
 
 @router.post("/register", response_model=PatientSession, dependencies=[Public])
 def register(
-    body: RegisterRequest, response: Response, db: SessionDep, signer: SignerDep
+    body: RegisterRequest, request: Request, response: Response, db: SessionDep, signer: SignerDep
 ) -> PatientSession:
     """Create your portal account from an invitation and sign in (the link works once)."""
     patient, tokens = service.register(
         db, signer, token=body.token, email=body.email, password=body.password
     )
-    return _session(response, patient, tokens)
+    return _session(request, response, patient, tokens)
 
 
 @router.post("/login", response_model=PatientSession, dependencies=[Public])
 def login(
+    *,
     body: PatientLoginRequest,
+    request: Request,
     response: Response,
     db: SessionDep,
     signer: SignerDep,
@@ -84,7 +88,7 @@ def login(
         email=body.email,
         password=body.password,
     )
-    return _session(response, patient, tokens)
+    return _session(request, response, patient, tokens)
 
 
 @router.post("/refresh", response_model=SessionTokens, dependencies=[Public])
@@ -96,16 +100,18 @@ def refresh(
     body: RefreshRequest | None = None,
 ) -> SessionTokens:
     """Exchange the refresh token (cookie or body) for new tokens; each one works once."""
-    token = refresh_token_from(request, body.refresh_token if body else None, patient=True)
-    return _tokens(response, service.refresh_patient(db, signer, token))
+    token = refresh_token_from(request, signer, body.refresh_token if body else None, patient=True)
+    return _tokens(request, response, service.refresh_patient(db, signer, token))
 
 
 @router.post("/logout", status_code=204)
-def logout(principal: CurrentPatient, response: Response, db: SessionDep) -> Response:
+def logout(
+    principal: CurrentPatient, request: Request, response: Response, db: SessionDep
+) -> Response:
     """Sign out of this session; its tokens stop working at once."""
     service.sign_out(db, principal)
     response.status_code = 204
-    clear_session_cookies(response, patient=True)
+    clear_session_cookies(request, response, patient=True)
     return response
 
 

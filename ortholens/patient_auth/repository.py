@@ -36,3 +36,11 @@ def mark_invite_used(session: Session, invite_id: uuid.UUID, now: datetime) -> b
 
 def find_patient_by_email(session: Session, email: str) -> Patient | None:
     return session.scalar(select(Patient).where(Patient.portal_email == email.strip().lower()))
+
+
+def get_invite(session: Session, invite_id: uuid.UUID) -> PatientInvite | None:
+    return session.get(PatientInvite, invite_id)
+
+
+def get_patient(session: Session, patient_id: uuid.UUID) -> Patient | None:
+    return session.get(Patient, patient_id)

@@ -4,9 +4,10 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import AliasChoices, EmailStr, Field
+from pydantic import AliasChoices, Field
 
 from ortholens.auth.schemas import SessionTokens
+from ortholens.http.email import EmailAddress
 from ortholens.http.schemas import ApiModel
 from ortholens.models import PatientStatus
 
@@ -29,7 +30,7 @@ class InviteValidation(ApiModel):
 
 class RegisterRequest(ApiModel):
     token: str = Field(max_length=128)
-    email: EmailStr = Field(max_length=320)
+    email: EmailAddress
     password: str = Field(max_length=256)
 
 

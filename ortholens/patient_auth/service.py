@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ortholens.audit import service as audit
 from ortholens.auth import service as auth_service
 from ortholens.auth import throttle
-from ortholens.auth.deps import PatientPrincipal
+from ortholens.auth.principals import PatientPrincipal
 from ortholens.auth.service import BAD_CREDENTIALS, IssuedTokens
 from ortholens.auth.tokens import TokenSigner, token_digest
 from ortholens.kit.db import utcnow

@@ -28,15 +28,26 @@ class ImageType(StrEnum):
     @property
     def media_type(self) -> str:
         """The IANA media type of this format."""
-        return _MEDIA_TYPES[self]
+        return _NAMES[self][0]
+
+    @property
+    def extension(self) -> str:
+        """The file extension objects of this format are stored with."""
+        return _NAMES[self][1]
+
+    @property
+    def other_media_types(self) -> tuple[str, ...]:
+        """Media types clients also use for this format (HEIF for HEIC)."""
+        return _NAMES[self][2:]
 
 
-_MEDIA_TYPES = {
-    ImageType.JPEG: "image/jpeg",
-    ImageType.PNG: "image/png",
-    ImageType.HEIC: "image/heic",
-    ImageType.TIFF: "image/tiff",
-    ImageType.WEBP: "image/webp",
+# The one table of photo formats: media type, extension, other media types clients send.
+_NAMES = {
+    ImageType.JPEG: ("image/jpeg", "jpg"),
+    ImageType.PNG: ("image/png", "png"),
+    ImageType.HEIC: ("image/heic", "heic", "image/heif"),
+    ImageType.TIFF: ("image/tiff", "tiff"),
+    ImageType.WEBP: ("image/webp", "webp"),
 }
 
 

@@ -10,8 +10,11 @@ on a working copy downscaled to `WORK_LONG_EDGE_PX`, so pass the 1600 px preview
    (EV15). No frontal face, but the profile cascade on the image or on its mirror -> profile. The
    45-degree views (EV08 / EV12) are in the enum but never suggested: the profile cascade also fires
    on frontal faces turned a few degrees, so "frontal + profile hit" did not separate them.
-3. Intraoral: no face, and the image is dominated by pink/red soft tissue with white/ivory teeth in
-   HSV. The teeth mask's geometry then separates the views (see `_intraoral_scores`).
+3. Intraoral: the image is dominated by pink/red soft tissue with ivory teeth, after a white-patch
+   colour correction and with the retractor rim taken out of the teeth (`photo_masks`); the teeth
+   mask's geometry then separates the views (`intraoral_views`). The mouth evidence is weighed
+   against the face cascades, which fire on rows of teeth (the eye cascade on molars too): a clear
+   mouth wins over a face hit unless that face, with its eyes found, is surer still.
 
 Image conventions (all in the image as displayed, "left"/"right" meaning the viewer's):
 
@@ -25,17 +28,19 @@ Image conventions (all in the image as displayed, "left"/"right" meaning the vie
   it.
 - Occlusal: shown as in a composite with the incisors towards the other arch: maxillary (IV25,
   photographed in a mirror) has the incisors at the top, so the horseshoe opens towards the bottom
-  of the image; mandibular (IV27) opens towards the top.
+  of the image; mandibular (IV27) opens towards the top. Whether a mirror shot was flipped left to
+  right does not matter (an arch is symmetric); one displayed upside down reads as the other arch.
 
-Scores are in [0, 1]: the category evidence times the view evidence. A view whose score is below
-its entry in `VIEW_THRESHOLDS` is not suggested (`view=None`); the category is still given when its
-own evidence reaches `CATEGORY_THRESHOLD`.
+Scores are in [0, 1]: the category evidence times the view evidence (an intraoral winner is cut
+when the runner-up is close). A view whose score is below its entry in `VIEW_THRESHOLDS` is not
+suggested (`view=None`, with a `reason` a person can read); the category is still given when its
+own evidence reaches `CATEGORY_THRESHOLD`. Left unset is the calibrated answer: a wrong view above
+the threshold costs more than a photo a person files by hand.
 """
 
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -45,6 +50,8 @@ import cv2.data
 import numpy as np
 
 from ortholens.kit.errors import InvalidInput, OrthoLensError
+from ortholens.processing.intraoral_views import IntraoralReading, read_intraoral
+from ortholens.processing.intraoral_views import ramp as _ramp
 
 WORK_LONG_EDGE_PX = 512
 CATEGORY_THRESHOLD = 0.3
@@ -103,22 +110,23 @@ PROFILE_NEIGHBOURS = 5
 UNCONFIRMED_FACE_WEIGHT = 0.4
 # How much a smile cascade hit in the lower face adds to the smile evidence (0..1).
 SMILE_CASCADE_WEIGHT = 0.15
-# Teeth-mass asymmetry (right - left) / total about the teeth box's middle: (zero, full) points of
-# the frontal and buccal ramps. Tuned on the synthetic set (frontal |a| <= 0.05, buccal ~0.18).
-BALANCED_FRONTAL = (0.12, 0.05)
-SHIFTED_BUCCAL = (0.06, 0.14)
-# Category evidence above which the intraoral colour/shape analysis is skipped.
-DECISIVE_EVIDENCE = 0.5
+# Mouth evidence (arch or row of teeth in gum) needed to call a photo intraoral without a view:
+# a near-miss on a portrait crop (orange suit, white helmet) measured 0.27.
+INTRAORAL_CATEGORY_THRESHOLD = 0.5
+# Mouth evidence at which a face hit is taken for rows of teeth (unless the face, with its eyes
+# found, is surer still).
+MOUTH_OVER_FACE = 0.5
 
 
 @dataclass(frozen=True)
 class ViewSuggestion:
-    """The suggested view (None when unsure), its category, confidence and every candidate's score."""
+    """The suggested view (None when unsure, with the reason), category, confidence and scores."""
 
     view: ViewCode | None
     category: ViewCategory | None
     confidence: float
     scores: dict[ViewCode, float] = field(default_factory=dict)
+    reason: str | None = None
 
 
 def classify_view(rgb: np.ndarray) -> ViewSuggestion:
@@ -133,14 +141,21 @@ def classify_view(rgb: np.ndarray) -> ViewSuggestion:
     scores[ViewCode.XRAY] = xray
     category_evidence[ViewCategory.RADIOGRAPH] = xray
 
-    extraoral, extraoral_scores = _extraoral_scores(small, gray)
+    face = _extraoral_scores(small, gray)
+    mouth = read_intraoral(small) if xray < 0.5 else None
+    extraoral, extraoral_scores = face.strength, face.scores
+    face_bar = max(MOUTH_OVER_FACE, face.strength if face.eyes_confirmed else 0.0)
+    if mouth is not None and mouth.evidence >= face_bar:
+        # The face cascades fire on rows of teeth (the eye cascade on molars too): a clear mouth
+        # wins over a face that is not surer than it.
+        extraoral, extraoral_scores = 0.0, {}
     category_evidence[ViewCategory.EXTRAORAL] = extraoral
     scores.update(extraoral_scores)
-
-    if extraoral < DECISIVE_EVIDENCE and xray < DECISIVE_EVIDENCE:
-        intraoral, intraoral_scores = _intraoral_scores(small)
-        category_evidence[ViewCategory.INTRAORAL] = intraoral
-        scores.update(intraoral_scores)
+    if mouth is not None and extraoral < 0.5:
+        # The intraoral category alone is a claim too (it files the photo): it needs a clear mouth.
+        clear = mouth.evidence >= INTRAORAL_CATEGORY_THRESHOLD
+        category_evidence[ViewCategory.INTRAORAL] = mouth.evidence if clear else 0.0
+        scores.update({ViewCode(code): value for code, value in mouth.scores.items()})
 
     scores = {code: round(value, 3) for code, value in scores.items()}
     best = max(scores, key=lambda code: scores[code])
@@ -148,9 +163,37 @@ def classify_view(rgb: np.ndarray) -> ViewSuggestion:
     category = best_category if category_evidence[best_category] >= CATEGORY_THRESHOLD else None
     confidence = scores[best]
     view: ViewCode | None = best if confidence >= VIEW_THRESHOLDS[best] else None
+    reason = None
     if view is not None:
         category = CATEGORY_OF[view.value]
-    return ViewSuggestion(view=view, category=category, confidence=confidence, scores=scores)
+    else:
+        reason = _unset_reason(category, face, mouth, best, confidence)
+    return ViewSuggestion(
+        view=view, category=category, confidence=confidence, scores=scores, reason=reason
+    )
+
+
+def _unset_reason(
+    category: ViewCategory | None,
+    face: FaceReading,
+    mouth: IntraoralReading | None,
+    best: ViewCode,
+    confidence: float,
+) -> str:
+    """Why no view was suggested, in words a person filing the photo can use."""
+    if category is ViewCategory.INTRAORAL and mouth is not None and mouth.reason:
+        return mouth.reason
+    if category is ViewCategory.EXTRAORAL:
+        if face.profile_side == "left":
+            return "a left profile (nose to the image's left) has no view code here"
+        return f"a face, but no view is sure enough (best {best.value} at {confidence:.2f})"
+    if category is not None:
+        return f"no view is sure enough (best {best.value} at {confidence:.2f})"
+    if mouth is not None and mouth.scores and mouth.evidence < CATEGORY_THRESHOLD:
+        return "no face, radiograph or mouth recognised: gum and tooth colours, but no arch or row"
+    if mouth is not None and mouth.reason:
+        return f"no face, radiograph or mouth recognised: {mouth.reason}"
+    return "no face, radiograph or mouth recognised"
 
 
 def _working_copy(rgb: np.ndarray) -> np.ndarray:
@@ -170,13 +213,6 @@ def _working_copy(rgb: np.ndarray) -> np.ndarray:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(rgb)
-
-
-def _ramp(value: float, zero: float, full: float) -> float:
-    """0 at `zero`, 1 at `full`, linear in between (either direction)."""
-    if full == zero:
-        return 1.0 if value >= full else 0.0
-    return min(1.0, max(0.0, (value - zero) / (full - zero)))
 
 
 # --- radiographs -----------------------------------------------------------------------------
@@ -244,7 +280,17 @@ def _iou(a: Box, b: Box) -> float:
     return inter / float(aw * ah + bw * bh - inter)
 
 
-def _extraoral_scores(small: np.ndarray, gray: np.ndarray) -> tuple[float, dict[ViewCode, float]]:
+@dataclass(frozen=True)
+class FaceReading:
+    """What the face cascades found: strength, view scores, eyes seen, and a profile's side."""
+
+    strength: float = 0.0
+    scores: dict[ViewCode, float] = field(default_factory=dict)
+    eyes_confirmed: bool = False
+    profile_side: str | None = None
+
+
+def _extraoral_scores(small: np.ndarray, gray: np.ndarray) -> FaceReading:
     """Face cascades: frontal (rest vs smile), profile (by direction) and 45-degree views."""
     equalised = cv2.equalizeHist(gray)
     frontal = _detect("haarcascade_frontalface_default.xml", equalised, 0.2, 5)
@@ -263,7 +309,7 @@ def _extraoral_scores(small: np.ndarray, gray: np.ndarray) -> tuple[float, dict[
     plain_points = PROFILE_CASCADE_NOSE_POINTS
     scores: dict[ViewCode, float] = {}
     if not frontal and not profile_plain and not profile_mirror:
-        return 0.0, scores
+        return FaceReading()
 
     def strongest(hits: list[tuple[Box, int]]) -> tuple[Box, int] | None:
         return max(hits, key=lambda hit: (hit[1], hit[0][2])) if hits else None
@@ -276,16 +322,18 @@ def _extraoral_scores(small: np.ndarray, gray: np.ndarray) -> tuple[float, dict[
     face = strongest(frontal)
     if face is not None:
         box, count = face
-        strength = _detection_strength(count) * _eye_confirmation(equalised, box)
+        eyes = _eye_confirmation(equalised, box)
+        strength = _detection_strength(count) * eyes
         smile = _smile_evidence(small, gray, box)
         scores[ViewCode.EV19] = strength * smile
         scores[ViewCode.EV15] = strength * (1.0 - smile)
-        return strength, scores
+        return FaceReading(strength, scores, eyes_confirmed=eyes == 1.0)
 
     if right is not None:
         scores[ViewCode.EV01] = _detection_strength(right[1])
     strength = max(_detection_strength(hit[1]) for hit in (right, left) if hit is not None)
-    return strength, scores
+    side = "right" if right is not None else "left"
+    return FaceReading(strength, scores, eyes_confirmed=False, profile_side=side)
 
 
 def _eye_confirmation(equalised: np.ndarray, box: Box) -> float:
@@ -319,84 +367,3 @@ def _smile_evidence(small: np.ndarray, gray: np.ndarray, box: Box) -> float:
         teeth_fraction = float(np.count_nonzero(teeth)) / teeth.size
     # The smile cascade fires on closed mouths too, so it only tips a borderline case.
     return min(1.0, _ramp(teeth_fraction, 0.03, 0.12) + SMILE_CASCADE_WEIGHT * cascade_hit)
-
-
-# --- intraoral -------------------------------------------------------------------------------
-
-
-def _tissue_and_teeth(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean masks of pink/red soft tissue and white/ivory teeth (HSV, OpenCV ranges)."""
-    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
-    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    tissue = ((hue <= 12) | (hue >= 160)) & (sat >= 60) & (val >= 50)
-    teeth = (sat <= 75) & (val >= 140) & ~tissue
-    kernel = np.ones((3, 3), np.uint8)
-    teeth = cv2.morphologyEx(teeth.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
-    return tissue, teeth
-
-
-def _intraoral_scores(small: np.ndarray) -> tuple[float, dict[ViewCode, float]]:
-    """Colour evidence for a mouth, then the teeth mask's shape decides the view.
-
-    Occlusal views are a horseshoe: a near-square teeth bounding box (aspect 0.6..1.7) whose centre
-    is empty; the side of the box where the middle is empty is where the arch opens. Frontal and
-    buccal views are a wide band (aspect >= 1.8); frontal is centred and left/right balanced, buccal
-    has its teeth mass shifted to the anterior side.
-    """
-    tissue, teeth = _tissue_and_teeth(small)
-    tissue_fraction = float(tissue.mean())
-    teeth_fraction = float(teeth.mean())
-    # A plain light backdrop (a portrait, a wall) is low-saturation and bright like teeth, and skin
-    # is close to gum in hue: such "teeth" fill the image frame, while in the mouth the frame is
-    # lips, cheeks and retractors.
-    frame = max(2, int(min(teeth.shape) * 0.04))
-    border = np.concatenate(
-        [
-            teeth[:frame].ravel(),
-            teeth[-frame:].ravel(),
-            teeth[:, :frame].ravel(),
-            teeth[:, -frame:].ravel(),
-        ]
-    )
-    evidence = min(
-        _ramp(tissue_fraction, 0.08, 0.25),
-        _ramp(teeth_fraction, 0.015, 0.06),
-        _ramp(teeth_fraction, 0.6, 0.45),
-        _ramp(float(border.mean()), 0.4, 0.2),
-    )
-    scores: dict[ViewCode, float] = {}
-    if evidence == 0.0:
-        return 0.0, scores
-
-    ys, xs = np.nonzero(teeth)
-    x0, x1 = np.percentile(xs, [1, 99])
-    y0, y1 = np.percentile(ys, [1, 99])
-    box_w, box_h = max(1.0, x1 - x0), max(1.0, y1 - y0)
-    aspect = box_w / box_h
-
-    # 3 x 3 grid of teeth density inside the bounding box.
-    box = teeth[int(y0) : int(y1) + 1, int(x0) : int(x1) + 1].astype(np.float32)
-    rows = np.array_split(np.arange(box.shape[0]), 3)
-    cols = np.array_split(np.arange(box.shape[1]), 3)
-    grid = np.array([[box[np.ix_(r, c)].mean() for c in cols] for r in rows])
-    ring = (grid.sum() - grid[1, 1]) / 8.0
-    hollow = _ramp(1.0 - grid[1, 1] / max(ring, 1e-6), 0.2, 0.7)
-    squareness = _ramp(abs(math.log(aspect)), math.log(1.8), math.log(1.25))
-    arch = hollow * squareness
-    top, bottom = grid[0, 1], grid[2, 1]
-    opening = (top - bottom) / max(top + bottom, 1e-6)  # > 0: opens downwards (maxillary)
-
-    band = _ramp(aspect, 1.5, 2.3)
-    # Left/right balance about the middle of the teeth's own bounding box, so a frontal view that
-    # is merely off-centre stays balanced; perspective in a buccal view makes one end heavier.
-    middle = int((x0 + x1) / 2 + 0.5)
-    left_mass = float(teeth[:, int(x0) : middle].sum())
-    right_mass = float(teeth[:, middle : int(x1) + 1].sum())
-    asymmetry = (right_mass - left_mass) / max(left_mass + right_mass, 1.0)
-
-    scores[ViewCode.IV25] = evidence * arch * _ramp(opening, 0.05, 0.35)
-    scores[ViewCode.IV27] = evidence * arch * _ramp(-opening, 0.05, 0.35)
-    scores[ViewCode.IV07] = evidence * band * _ramp(abs(asymmetry), *BALANCED_FRONTAL)
-    scores[ViewCode.IV01] = evidence * band * _ramp(asymmetry, *SHIFTED_BUCCAL)
-    scores[ViewCode.IV18] = evidence * band * _ramp(-asymmetry, *SHIFTED_BUCCAL)
-    return evidence, scores

@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Response
 
-from ortholens.auth.deps import Authorized, RequirePermission
+from ortholens.auth.deps import RequirePermission
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.http.deps import SessionDep
 from ortholens.protocol import service
 from ortholens.protocol.builtin import Protocol, Slot

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
-from ortholens.auth.deps import StaffPrincipal
+from ortholens.auth.principals import StaffPrincipal
 from ortholens.kit.errors import Conflict, InvalidInput, NotFound
 from ortholens.models import PhotoProtocol, ProtocolSlot
 from ortholens.patient.service import find_patient
@@ -111,7 +111,7 @@ def delete_protocol(session: Session, principal: StaffPrincipal, protocol_id: uu
     scope = principal.clinic_scope
     if row is None or (scope is not None and row.clinic_id != scope):
         raise NotFound(NOT_FOUND)
-    session.delete(row)
+    repository.delete(session, row)
     audit.record(
         session,
         principal.actor,

@@ -7,12 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ortholens.auth.deps import Authorized, RequirePermission
+from ortholens.auth.deps import RequirePermission
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
 from ortholens.image.endpoints import image_read
+from ortholens.kit.paging import CURSOR_PATTERN
 from ortholens.models import AiTagSuggestion, Patient, ScanSession, ScanSessionStatus, TagSet
-from ortholens.review import service
+from ortholens.review import flows, service
 from ortholens.review.ai.factory import provider_for
 from ortholens.review.schemas import (
     AiSuggestionRead,
@@ -58,7 +60,7 @@ def list_sessions(
     db: SessionDep,
     status: ScanSessionStatus | None = None,
     patient_id: Annotated[uuid.UUID | None, Query(alias="patientId")] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, pattern=CURSOR_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ScanSessionPage:
     """The clinic's check-ins (those with photos), oldest first: `?status=PENDING` is the queue."""
@@ -99,7 +101,7 @@ def suggest_tags(
     session_id: uuid.UUID, auth: Reviewer, db: SessionDep, store: StoreDep, settings: SettingsDep
 ) -> AiSuggestionRead:
     """Ask the AI provider for a suggested tag set; stored, and returned to pre-fill the form."""
-    suggestion = service.ask_for_suggestion(db, store, auth, session_id, provider_for(settings))
+    suggestion = flows.ask_for_suggestion(db, store, auth, session_id, provider_for(settings))
     return AiSuggestionRead.model_validate(suggestion)
 
 

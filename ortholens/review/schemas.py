@@ -5,9 +5,10 @@ from datetime import datetime
 
 from pydantic import Field
 
-from ortholens.http.schemas import ApiModel
+from ortholens.http.schemas import ApiModel, Text
 from ortholens.image.schemas import ImageRead
 from ortholens.models import ScanSessionStatus
+from ortholens.review.vocabulary import DETAIL_TAGS
 
 
 class ScanSessionItem(ApiModel):
@@ -73,9 +74,15 @@ class StatusChange(ApiModel):
 
 
 class TagSetCreate(ApiModel):
-    overall_tracking: int = Field(description="1 on track, 2 minor issue, 3 needs attention.")
-    oral_hygiene: int = Field(description="1 good, 2 fair, 3 poor.")
-    detail_tags: list[str] = Field(default_factory=list, max_length=20)
-    notes: str | None = Field(None, max_length=2000)
+    overall_tracking: int = Field(
+        ge=1, le=3, description="1 on track, 2 minor issue, 3 needs attention."
+    )
+    oral_hygiene: int = Field(ge=1, le=3, description="1 good, 2 fair, 3 poor.")
+    detail_tags: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        json_schema_extra={"items": {"type": "string", "enum": list(DETAIL_TAGS)}},
+    )
+    notes: Text | None = Field(None, max_length=2000)
     ai_suggested: bool = False
     ai_overridden: bool = False

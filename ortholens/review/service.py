@@ -13,13 +13,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
-from ortholens.auth.deps import Authorized
+from ortholens.auth.principals import Authorized
 from ortholens.clinic.tenancy import find_in_clinic
+from ortholens.events import SCAN_REVIEWED
 from ortholens.image.service import GalleryItem, gallery_item
 from ortholens.kit import events
 from ortholens.kit.db import utcnow
@@ -35,12 +35,11 @@ from ortholens.models import (
 )
 from ortholens.protocol.builtin import VIEW_LABELS
 from ortholens.review import repository
-from ortholens.review.ai.base import ReviewImage, SuggestionProvider, TagSuggestion
+from ortholens.review.ai.base import ReviewImage, TagSuggestion
 from ortholens.review.vocabulary import validate_tag_set
 
 NOT_FOUND = "No scan session with this id."
 TARGET = "scan_session"
-SCAN_REVIEWED = "scan.reviewed"
 PREVIEW_MEDIA_TYPE = "image/jpeg"
 MAX_NOTES_CHARS = 2000
 
@@ -231,24 +230,6 @@ def save_suggestion(
     return row
 
 
-def ask_for_suggestion(
-    db: Session,
-    store: ObjectStore,
-    auth: Authorized,
-    scan_id: uuid.UUID,
-    provider: SuggestionProvider,
-) -> AiTagSuggestion:
-    """Load the session's photos, ask the provider, store its (clamped) suggestion.
-
-    The provider may take many seconds, so the read is committed before it is asked: no lock is
-    held meanwhile (on SQLite every transaction holds the write lock). If the provider fails,
-    only the audited read has been committed.
-    """
-    request = prepare_suggestion(db, store, auth, scan_id)
-    db.commit()
-    return save_suggestion(db, auth, request, provider.suggest(request.images))
-
-
 def submit_tags(
     db: Session,
     auth: Authorized,
@@ -297,16 +278,7 @@ def submit_tags(
             db.flush()
     except IntegrityError:
         raise Conflict("This scan session was already reviewed.") from None
-    db.execute(
-        update(ScanSession)
-        .where(ScanSession.id == scan.id)
-        .values(
-            status=ScanSessionStatus.REVIEWED,
-            reviewed_at=now,
-            reviewed_by_id=auth.principal.user_id,
-            updated_at=now,
-        )
-    )
+    repository.mark_reviewed(db, scan.id, auth.principal.user_id, now)
     db.refresh(scan)
     _record(
         db,

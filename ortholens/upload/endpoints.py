@@ -7,17 +7,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
 
-from ortholens.auth.deps import Authorized, CurrentPatient, RequirePermission
+from ortholens.auth.deps import CurrentPatient, RequirePermission
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
+from ortholens.ingest import Incoming
 from ortholens.kit.errors import InvalidInput, PayloadTooLarge
 from ortholens.kit.storage import UploadTarget
 from ortholens.models import ImageSource
 from ortholens.patient.service import find_patient
-from ortholens.upload import ingest, service
+from ortholens.upload import checkin, service
 from ortholens.upload.schemas import (
+    CheckinRead,
     ConfirmRequest,
     IngestedPhoto,
+    PhotoVerdictRead,
     ScanSessionRead,
     UploadedImage,
     UploadUrlRequest,
@@ -77,6 +81,38 @@ def start_session(principal: CurrentPatient, db: SessionDep) -> ScanSessionRead:
     return ScanSessionRead.model_validate(
         service.start_scan_session(db, _patient_uploader(principal))
     )
+
+
+@router.get("/api/patient/scans/sessions/{session_id}", response_model=CheckinRead)
+def checkin_status(session_id: uuid.UUID, principal: CurrentPatient, db: SessionDep) -> CheckinRead:
+    """One of the patient's check-ins with the server's verdict on each photo (polled by the
+    scan wizard while photos are processed)."""
+    status = checkin.checkin_status(db, principal.patient_id, principal.actor, session_id)
+    return CheckinRead.model_validate(
+        {
+            **ScanSessionRead.model_validate(status.scan).model_dump(),
+            "photos": [
+                PhotoVerdictRead(
+                    id=photo.id,
+                    view_code=photo.view_code,
+                    state=photo.state,
+                    quality_score=photo.quality_score,
+                    reasons=list(photo.reasons),
+                    advice=photo.advice,
+                )
+                for photo in status.photos
+            ],
+        }
+    )
+
+
+@router.post("/api/patient/scans/sessions/{session_id}/submit", response_model=ScanSessionRead)
+def submit_checkin(
+    session_id: uuid.UUID, principal: CurrentPatient, db: SessionDep
+) -> ScanSessionRead:
+    """Send the check-in to the practice ("Send photos"): only sent check-ins are reviewed."""
+    scan = checkin.submit(db, principal.patient_id, principal.actor, session_id)
+    return ScanSessionRead.model_validate(scan)
 
 
 @router.post("/api/patient/scans/upload-url", response_model=UploadUrlResponse)
@@ -168,20 +204,22 @@ def upload_photos(
     auth: Capturer,
     db: SessionDep,
     store: StoreDep,
-    files: Annotated[list[UploadFile], File(description="Up to 50 photos, 50 MB each.")],
+    files: Annotated[
+        list[UploadFile],
+        File(description="Up to 50 photos, 50 MB each.", json_schema_extra={"minItems": 1}),
+    ],
 ) -> list[IngestedPhoto]:
     """Upload several photos of a patient at once; duplicates of earlier photos are reported."""
     uploader = _staff_uploader(db, auth, patient_id)
-    items: list[ingest.Incoming] = []
+    items: list[Incoming] = []
     total = 0
-    for upload in files[: ingest.MAX_FILES_PER_REQUEST + 1]:
+    for upload in files[: service.MAX_FILES_PER_REQUEST + 1]:
         data = upload.file.read(service.MAX_PHOTO_BYTES + 1)
         total += len(data)
         if total > MAX_REQUEST_BYTES:
             raise PayloadTooLarge("Send at most 200 MB of photos per request.")
-        items.append(ingest.Incoming(name=upload.filename or f"file {len(items) + 1}", data=data))
-    results = ingest.ingest_photos(db, store, uploader, items)
+        items.append(Incoming(name=upload.filename or f"file {len(items) + 1}", data=data))
     return [
-        IngestedPhoto(name=r.name, image_id=r.image_id, duplicate_of=r.duplicate_of)
-        for r in results
+        IngestedPhoto(name=r.name, image_id=r.images[0].id, duplicate_of=r.duplicate_of)
+        for r in service.add_photos(db, store, uploader, items)
     ]

@@ -1,64 +1,15 @@
-"""All SQL of uploads and scan sessions."""
+"""The SQL of uploads: the clean-up, and the patient's open check-in and its photos (the photo
+filer's own queries are in `ingest/repository.py`)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ortholens.models import Image, ImageStatus, ScanSession
-
-
-def get_session_for_update(session: Session, scan_session_id: uuid.UUID) -> ScanSession | None:
-    return session.get(ScanSession, scan_session_id, with_for_update=True)
-
-
-def find_by_key(session: Session, key: str) -> Image | None:
-    return session.scalar(select(Image).where(Image.original_key == key))
-
-
-def find_duplicate(
-    session: Session, patient_id: uuid.UUID, sha256: str, not_id: uuid.UUID
-) -> Image | None:
-    """A live image of the same patient with the same original bytes."""
-    return session.scalar(
-        select(Image)
-        .where(
-            Image.patient_id == patient_id,
-            Image.original_sha256 == sha256,
-            Image.id != not_id,
-            Image.deleted_at.is_(None),
-            Image.status != ImageStatus.PENDING,
-        )
-        .limit(1)
-    )
-
-
-def live_view_in_session(
-    session: Session, scan_session_id: uuid.UUID, view_code: str, not_id: uuid.UUID
-) -> Image | None:
-    """The confirmed, not deleted photo of `view_code` already in a scan session."""
-    return session.scalar(
-        select(Image)
-        .where(
-            Image.scan_session_id == scan_session_id,
-            Image.view_code == view_code,
-            Image.id != not_id,
-            Image.deleted_at.is_(None),
-            Image.status != ImageStatus.PENDING,
-        )
-        .limit(1)
-    )
-
-
-def increment_image_count(session: Session, scan_session_id: uuid.UUID) -> None:
-    session.execute(
-        update(ScanSession)
-        .where(ScanSession.id == scan_session_id)
-        .values(image_count=ScanSession.image_count + 1)
-    )
+from ortholens.models import Image, ImageStatus, ScanSession, ScanSessionStatus
 
 
 def stale_pending(session: Session, before: datetime, limit: int = 500) -> list[Image]:
@@ -69,5 +20,35 @@ def stale_pending(session: Session, before: datetime, limit: int = 500) -> list[
             .where(Image.status == ImageStatus.PENDING, Image.created_at < before)
             .order_by(Image.created_at)
             .limit(limit)
+        )
+    )
+
+
+def open_session_of(session: Session, patient_id: uuid.UUID, since: datetime) -> ScanSession | None:
+    """The patient's latest check-in started after `since` that is neither sent nor reviewed."""
+    return session.scalars(
+        select(ScanSession)
+        .where(
+            ScanSession.patient_id == patient_id,
+            ScanSession.status == ScanSessionStatus.PENDING,
+            ScanSession.submitted_at.is_(None),
+            ScanSession.created_at >= since,
+        )
+        .order_by(ScanSession.created_at.desc(), ScanSession.id.desc())
+        .limit(1)
+    ).first()
+
+
+def session_photos(session: Session, scan_session_id: uuid.UUID) -> list[Image]:
+    """A check-in's confirmed photos (upload tickets left out), in the order they arrived."""
+    return list(
+        session.scalars(
+            select(Image)
+            .where(
+                Image.scan_session_id == scan_session_id,
+                Image.status != ImageStatus.PENDING,
+                Image.deleted_at.is_(None),
+            )
+            .order_by(Image.created_at, Image.id)
         )
     )

@@ -6,6 +6,7 @@ from datetime import datetime
 from pydantic import Field
 
 from ortholens.http.schemas import ApiModel
+from ortholens.ingest.formats import photo_content_types
 from ortholens.models import ImageStatus, ScanSessionStatus
 
 
@@ -15,6 +16,22 @@ class ScanSessionRead(ApiModel):
     image_count: int
     expected_views: list[str]
     created_at: datetime
+    submitted_at: datetime | None = Field(
+        None, description="When the patient sent the check-in; until then it is not reviewed."
+    )
+
+
+class PhotoVerdictRead(ApiModel):
+    id: uuid.UUID
+    view_code: str | None
+    state: str = Field(description="processing, good, retake or failed.")
+    quality_score: float | None
+    reasons: list[str] = Field(description="Quality reasons (blurred, too dark, ...).")
+    advice: str | None = Field(None, description="What to do, in the patient's words.")
+
+
+class CheckinRead(ScanSessionRead):
+    photos: list[PhotoVerdictRead]
 
 
 class UploadUrlRequest(ApiModel):
@@ -22,7 +39,12 @@ class UploadUrlRequest(ApiModel):
     image_type: str | None = Field(
         None, max_length=10, description="FRONTAL, RIGHT, LEFT, UPPER, LOWER or an ADA-1100 code."
     )
-    content_type: str = Field("image/jpeg", max_length=100)
+    content_type: str = Field(
+        "image/jpeg",
+        max_length=100,
+        description="The photo's media type (parameters and case are ignored).",
+        json_schema_extra={"enum": list(sorted(photo_content_types()))},
+    )
 
 
 class UploadUrlResponse(ApiModel):

@@ -15,9 +15,12 @@ from sqlalchemy.orm import Session
 
 from ortholens.audit import service as audit
 from ortholens.consent.service import require_valid_consent
+from ortholens.ingest import Filed, Incoming, IngestLimits, Submission, ingest
+from ortholens.ingest import repository as photo_records
+from ortholens.ingest.formats import photo_content_types
+from ortholens.ingest.photos import NO_UPLOAD
 from ortholens.kit.db import utcnow
 from ortholens.kit.errors import Conflict, InvalidInput, NotFound
-from ortholens.kit.jobs import request_job
 from ortholens.kit.storage import ObjectStore, UploadTarget
 from ortholens.kit.storage.keys import make_key
 from ortholens.models import (
@@ -29,19 +32,13 @@ from ortholens.models import (
     ScanSession,
     ScanSessionStatus,
 )
-from ortholens.processing.photo_types import detect_image_type
 from ortholens.protocol.builtin import REMOTE_MONITORING, VIEW_LABELS
-from ortholens.upload import repository
+from ortholens.upload import checkin, repository
 
-MAX_PHOTO_BYTES = 50 * 1024 * 1024
-PHOTO_CONTENT_TYPES = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/heic": "heic",
-    "image/heif": "heif",
-    "image/tiff": "tiff",
-    "image/webp": "webp",
-}
+PHOTO_LIMITS = IngestLimits()
+MAX_PHOTO_BYTES = PHOTO_LIMITS.photo.max_bytes
+PHOTO_CONTENT_TYPES = photo_content_types()
+MAX_FILES_PER_REQUEST = 50
 # Seed 004's scan wizard names its five photos; ADA-1100 codes are accepted as they are.
 IMAGE_TYPE_ALIASES = {
     "FRONTAL": "IV07",
@@ -51,7 +48,6 @@ IMAGE_TYPE_ALIASES = {
     "LOWER": "IV27",
 }
 STALE_AFTER = timedelta(hours=24)
-HEAD_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -63,6 +59,18 @@ class Uploader:
     actor: audit.Actor
     source: ImageSource
     user_id: uuid.UUID | None = None
+
+    def submission(self, scan_session_id: uuid.UUID | None = None) -> Submission:
+        """This uploader's photos as the ingest pipeline files them."""
+        return Submission(
+            actor=self.actor,
+            clinic_id=self.clinic_id,
+            user_id=self.user_id,
+            source=self.source,
+            patient_id=self.patient_id,
+            takes=frozenset({FileType.PHOTO}),
+            scan_session_id=scan_session_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -84,8 +92,12 @@ def view_code_for(image_type: str | None) -> str | None:
 
 
 def start_scan_session(session: Session, uploader: Uploader) -> ScanSession:
-    """A new PENDING check-in with no photos yet, expecting the five remote-monitoring views."""
+    """A PENDING check-in expecting the five remote-monitoring views: the one the patient started
+    within a day and has not sent (so leaving the wizard half way loses nothing), else a new one."""
     require_valid_consent(session, uploader.patient_id, ConsentKind.PHOTOGRAPHY)
+    resumed = checkin.open_session(session, uploader.patient_id, utcnow())
+    if resumed is not None:
+        return resumed
     scan = ScanSession(
         clinic_id=uploader.clinic_id,
         patient_id=uploader.patient_id,
@@ -116,6 +128,8 @@ def _scan_session(
         raise NotFound("No scan session with this id.")
     if scan.status is not ScanSessionStatus.PENDING:
         raise Conflict("This scan session was already reviewed; start a new one.")
+    if scan.submitted_at is not None:
+        raise Conflict("These photos were already sent; start a new check-in to send more.")
     return scan
 
 
@@ -173,13 +187,13 @@ def confirm_upload(
     scan_session_id: uuid.UUID | None,
     image_type: str | None,
 ) -> ConfirmedUpload:
-    """Check the uploaded object (exists, size, real photo type) and queue its processing.
+    """Check the uploaded object (exists, size, real photo type) and file it through the pipeline.
 
     Confirming the same key again returns the same image and changes nothing.
     """
-    image = repository.find_by_key(session, key)
+    image = photo_records.find_by_key(session, key)
     if image is None or image.patient_id != uploader.patient_id:
-        raise NotFound("No upload with this key.")
+        raise NotFound(NO_UPLOAD)
     if scan_session_id is not None and image.scan_session_id != scan_session_id:
         raise InvalidInput("This upload belongs to another scan session.")
     if image.status is not ImageStatus.PENDING:
@@ -187,60 +201,27 @@ def confirm_upload(
     view = view_code_for(image_type)
     if view is not None and image.view_code not in (None, view):
         raise InvalidInput("This upload was requested for another view.")
-    info = store.head(key)
-    if info is None:
-        raise InvalidInput("Nothing was uploaded to this URL yet; upload the photo, then confirm.")
-    if info.size == 0 or info.size > MAX_PHOTO_BYTES:
-        raise InvalidInput(
-            f"A photo must be between 1 byte and {MAX_PHOTO_BYTES // (1024 * 1024)} MB."
-        )
-    head = next(iter(store.iter_chunks(key, chunk_size=HEAD_BYTES)), b"")
-    detected = detect_image_type(head)  # InvalidInput when the bytes are not a photo
-    image.status = ImageStatus.UPLOADED
-    image.original_size = info.size
-    image.original_sha256 = info.sha256 or None  # S3 POST uploads: the processing job records it
-    image.mime_type = detected.media_type
     if view is not None:
         image.view_code, image.view_set_by_user = view, True
-    duplicate = (
-        repository.find_duplicate(session, image.patient_id, info.sha256, image.id)
-        if info.sha256
-        else None
-    )
-    replaced = (
-        repository.live_view_in_session(session, image.scan_session_id, image.view_code, image.id)
-        if image.scan_session_id is not None and image.view_code
-        else None
-    )
-    if replaced is not None:
-        # A retake of the same view replaces the earlier photo; the session still counts it once.
-        replaced.deleted_at = utcnow()
-    elif image.scan_session_id is not None:
-        repository.increment_image_count(session, image.scan_session_id)
-    accept_upload(session, uploader, image, duplicate)
-    return ConfirmedUpload(
-        image=image, duplicate_of=duplicate.id if duplicate else None, already_confirmed=False
-    )
-
-
-def accept_upload(
-    session: Session, uploader: Uploader, image: Image, duplicate: Image | None
-) -> None:
-    """An original is in: queue its processing and record the upload (with any duplicate)."""
-    session.flush()
-    request_job(session, "image.process", {"image_id": str(image.id)}, clinic_id=image.clinic_id)
-    audit.record(
+    (filed,) = ingest(
         session,
-        uploader.actor,
-        "image.upload",
-        clinic_id=image.clinic_id,
-        target_type="image",
-        target_id=image.id,
-        details={
-            "patient_id": str(image.patient_id),
-            "duplicate_of": str(duplicate.id) if duplicate else None,
-        },
+        store,
+        uploader.submission(image.scan_session_id),
+        [Incoming(name="", key=key)],
+        PHOTO_LIMITS,
     )
+    return ConfirmedUpload(image=image, duplicate_of=filed.duplicate_of, already_confirmed=False)
+
+
+def add_photos(
+    session: Session, store: ObjectStore, uploader: Uploader, items: list[Incoming]
+) -> list[Filed]:
+    """Several photos of a patient at once (every file is checked before any is stored)."""
+    if not items:
+        raise InvalidInput("Send at least one photo.")
+    if len(items) > MAX_FILES_PER_REQUEST:
+        raise InvalidInput(f"Send at most {MAX_FILES_PER_REQUEST} photos at a time.")
+    return ingest(session, store, uploader.submission(), items, PHOTO_LIMITS)
 
 
 def clean_stale_uploads(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from ortholens.runtime import Runtime
+from ortholens.kit.resources import Resources
 from ortholens.web import (
     account,
     audit_trail,
+    failed_photos,
     messages_page,
     monitoring,
     pages,
@@ -37,6 +38,7 @@ PAGE_ROUTERS = [
     audit_trail.router,
     patients.router,
     photos.router,
+    failed_photos.router,
     scans.router,
     scan_import.router,
     portal.router,
@@ -47,7 +49,7 @@ PAGE_ROUTERS = [
 ]
 
 
-def install_web(app: FastAPI, runtime: Runtime) -> None:
+def install_web(app: FastAPI, runtime: Resources) -> None:
     """Add the pages, the vendored front-end packages and our static files to `app`.
 
     Call after the API's problem handlers are installed: page routes answer errors with HTML.

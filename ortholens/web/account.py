@@ -12,13 +12,14 @@ from markupsafe import Markup
 from ortholens.audit import service as audit
 from ortholens.auth import mfa
 from ortholens.auth import service as auth_service
-from ortholens.auth.deps import SignerDep, StaffPrincipal
+from ortholens.auth.deps import SignerDep
+from ortholens.auth.principals import StaffPrincipal
 from ortholens.clinic import repository as clinic_repository
 from ortholens.http.deps import RuntimeDep, SessionDep
 from ortholens.kit.db import utcnow
 from ortholens.kit.errors import InvalidInput
+from ortholens.kit.resources import Resources
 from ortholens.models import User
-from ortholens.runtime import Runtime
 from ortholens.web.auth import PageCsrf, StaffAccountPage
 from ortholens.web.routing import PageResponse, PageRoute, redirect
 from ortholens.web.session import start_session
@@ -47,7 +48,7 @@ def _user(db: SessionDep, principal: StaffPrincipal) -> User:
     return user
 
 
-def _pending_setup(runtime: Runtime, user: User) -> dict[str, object] | None:
+def _pending_setup(runtime: Resources, user: User) -> dict[str, object] | None:
     """The secret being enrolled (shown until it is confirmed), as text and as a QR code."""
     if user.mfa_enabled_at is not None or user.mfa_secret is None:
         return None
@@ -62,7 +63,7 @@ def _pending_setup(runtime: Runtime, user: User) -> dict[str, object] | None:
 def _account_page(
     request: Request,
     db: SessionDep,
-    runtime: Runtime,
+    runtime: Resources,
     principal: StaffPrincipal,
     *,
     notice: str = "",
@@ -126,7 +127,7 @@ def change_password(
         ) from None
     tokens = auth_service.open_session(db, signer, user=user)
     response = RedirectResponse("/account?notice=password-changed", status_code=303)
-    start_session(response, tokens, patient=False)
+    start_session(request, response, tokens, patient=False)
     return response
 
 

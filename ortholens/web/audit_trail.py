@@ -12,8 +12,8 @@ from fastapi.responses import Response
 
 from ortholens.audit import repository
 from ortholens.audit import service as audit
-from ortholens.auth.deps import Authorized
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.clinic import service as clinic_service
 from ortholens.http.deps import SessionDep
 from ortholens.kit.errors import Forbidden

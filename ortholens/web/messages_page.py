@@ -24,12 +24,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
-from ortholens.auth.deps import Authorized, PatientPrincipal
 from ortholens.auth.policy import Permission, allowed
-from ortholens.http.deps import SessionDep
+from ortholens.auth.principals import Authorized, PatientPrincipal
+from ortholens.http.deps import SessionDep, writes
+from ortholens.messaging import repository as messaging_repository
 from ortholens.messaging import service as messaging
 from ortholens.messaging.schemas import MAX_MESSAGE_CHARS
-from ortholens.models import Message, Patient, SenderType, User
+from ortholens.models import Message, Patient, SenderType
+from ortholens.patient import repository as patient_repository
 from ortholens.patient import service as patient_service
 from ortholens.web.auth import PageCsrf, PatientPage, RequirePagePermission
 from ortholens.web.routing import PageResponse, PageRoute, PortalRoute, redirect
@@ -55,13 +57,6 @@ def check_content(content: str) -> str | None:
     return None
 
 
-def sender_names(db: SessionDep, messages: list[Message]) -> dict[uuid.UUID, str]:
-    """Staff members' names for the messages they wrote (staff names are no patient data)."""
-    ids = {m.sender_user_id for m in messages if m.sender_user_id is not None}
-    users = (db.get(User, user_id) for user_id in ids)
-    return {user.id: user.full_name for user in users if user is not None}
-
-
 def _unread_ids(messages: list[Message], *, for_patient: bool) -> set[uuid.UUID]:
     """Messages of the other side the reader has not opened yet."""
     return {
@@ -83,10 +78,10 @@ def staff_inbox(
 ) -> Response:
     """The clinic's conversations with patients, latest first (or one patient's)."""
     patient_id = _uuid_or_none(patient)
-    summaries = messaging.staff_threads(db, auth, patient_id)
-    patients = {
-        s.thread.patient_id: db.get(Patient, s.thread.patient_id) for s in summaries
-    }  # the threads are in the principal's clinic already
+    summaries, _ = messaging.staff_threads(db, auth, patient_id, messaging.Page())
+    patients = messaging_repository.thread_patients(
+        db, [s.thread for s in summaries], auth.principal.clinic_scope
+    )
     return render(
         request,
         "messages/inbox.html",
@@ -189,7 +184,7 @@ def _staff_thread_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    summary, messages = messaging.staff_thread(db, auth, thread_id)
+    summary, messages, _ = messaging.staff_thread(db, auth, thread_id, messaging.WHOLE_THREAD)
     fresh = _unread_ids(messages, for_patient=False)
     for message_id in sorted(fresh):
         messaging.staff_mark_read(db, auth, message_id)
@@ -198,10 +193,10 @@ def _staff_thread_page(
         "messages/thread.html",
         {
             "thread": summary.thread,
-            "patient": db.get(Patient, summary.thread.patient_id),
+            "patient": patient_repository.get(db, summary.thread.patient_id),
             "messages": messages,
             "fresh": fresh,
-            "names": sender_names(db, messages),
+            "names": messaging_repository.sender_names(db, messages),
             "notice": NOTICES.get(notice),
             "draft": draft,
             "error": error,
@@ -213,6 +208,7 @@ def _staff_thread_page(
 
 
 @router.get("/messages/{thread_id}")
+@writes  # opening the thread marks its new messages read
 def staff_thread(
     request: Request, thread_id: uuid.UUID, db: SessionDep, auth: Reader, notice: str = ""
 ) -> Response:
@@ -259,7 +255,9 @@ def _portal_thread_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    summary, messages = messaging.patient_thread(db, principal, thread_id)
+    summary, messages, _ = messaging.patient_thread(
+        db, principal, thread_id, messaging.WHOLE_THREAD
+    )
     fresh = _unread_ids(messages, for_patient=True)
     for message_id in sorted(fresh):
         messaging.patient_mark_read(db, principal, message_id)
@@ -267,7 +265,7 @@ def _portal_thread_page(
         "thread": summary.thread,
         "messages": messages,
         "fresh": fresh,
-        "names": sender_names(db, messages),
+        "names": messaging_repository.sender_names(db, messages),
         "notice": NOTICES.get(notice),
         "draft": draft,
         "error": error,
@@ -277,6 +275,7 @@ def _portal_thread_page(
 
 
 @portal_router.get("/portal/messages/{thread_id}")
+@writes  # opening the thread marks its new messages read
 def portal_thread(
     request: Request, thread_id: uuid.UUID, db: SessionDep, principal: PatientPage, notice: str = ""
 ) -> Response:

@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ortholens.auth.deps import Authorized
 from ortholens.auth.policy import Permission, allowed, grant
+from ortholens.auth.principals import Authorized
 from ortholens.dashboard import service as dashboard
 from ortholens.http.deps import SessionDep
 from ortholens.models import Patient, ScanSession, ScanSessionStatus

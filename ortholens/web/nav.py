@@ -25,6 +25,7 @@ class NavItem:
     icon: str | None = None
     permission: Permission | None = None
     full_scope: bool = False  # only roles with the full grant (front desk's photo-only capture not)
+    badge: str | None = None  # a field of `dashboard.worklist.MenuCounts` shown beside the label
 
     def visible_to(self, role: Role) -> bool:
         """Whether a staff member with `role` sees this link."""
@@ -70,7 +71,7 @@ class NavRegistry:
         return max(matches, key=lambda item: len(item.href), default=None)
 
 
-# The brand link leads home, so the bar lists the work areas only.
+# The brand link leads home, so the bar lists the work areas only (plus the user menu's links).
 staff_nav = NavRegistry(sections=("main", "clinical", "admin", "account"))
 staff_nav.add(
     NavItem(
@@ -88,6 +89,7 @@ staff_nav.add(
         section="clinical",
         icon="pulse",
         permission=Permission.MONITORING_READ,
+        badge="pending_check_ins",
     )
 )
 staff_nav.add(
@@ -97,6 +99,7 @@ staff_nav.add(
         section="clinical",
         icon="mail",
         permission=Permission.MESSAGES_READ,
+        badge="unread_messages",
     )
 )
 staff_nav.add(
@@ -115,11 +118,12 @@ staff_nav.add(
 staff_nav.add(
     NavItem("Audit trail", "/audit", section="admin", icon="list", permission=Permission.AUDIT_READ)
 )
-staff_nav.add(NavItem("System", "/system", section="admin", icon="pulse"))
+# The account section sits in the user menu, so the bar keeps to one line at 1440 px.
+staff_nav.add(NavItem("System status", "/system", section="account", icon="pulse"))
 staff_nav.add(NavItem("Account", "/account", section="account", icon="user"))
 
 portal_nav = NavRegistry(sections=("main",))
 portal_nav.add(NavItem("Home", "/portal", icon="home"))
 portal_nav.add(NavItem("Photos", "/portal/scan", icon="camera"))
-portal_nav.add(NavItem("Messages", "/portal/messages", icon="mail"))
+portal_nav.add(NavItem("Messages", "/portal/messages", icon="mail", badge="unread_messages"))
 portal_nav.add(NavItem("Help", "/portal/help", icon="help"))

@@ -1,4 +1,4 @@
-"""The shell's pages: staff home, system status (with its htmx fragment), the portal's help page,
+"""The shell's pages: staff home (the worklist), system status (with its htmx fragment), the portal's help page,
 its web app manifest and its service worker."""
 
 from __future__ import annotations
@@ -9,10 +9,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from ortholens.auth.deps import Public
-from ortholens.auth.policy import Permission, allowed
+from ortholens.auth.policy import Permission, allowed, grant
+from ortholens.auth.principals import Authorized, StaffPrincipal
+from ortholens.dashboard import service as dashboard
+from ortholens.dashboard import worklist
 from ortholens.health.service import run_checks
-from ortholens.http.deps import RuntimeDep, SessionDep
-from ortholens.runtime import Runtime
+from ortholens.http.deps import RuntimeDep, SessionDep, SettingsDep, StoreDep
+from ortholens.kit.db import outside_transaction
+from ortholens.kit.resources import Resources
 from ortholens.web.auth import PageCsrf, StaffPage
 from ortholens.web.routing import PageRoute, PortalRoute
 from ortholens.web.templating import (
@@ -28,7 +32,7 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute, dependencies=
 portal_router = APIRouter(include_in_schema=False, route_class=PortalRoute, dependencies=[PageCsrf])
 
 
-def _deployment(runtime: Runtime) -> dict[str, str]:
+def _deployment(runtime: Resources) -> dict[str, str]:
     """Which backends this process runs on (names only: never URLs, hosts or credentials)."""
     settings = runtime.settings
     return {
@@ -39,11 +43,58 @@ def _deployment(runtime: Runtime) -> dict[str, str]:
     }
 
 
+WORKLIST_CHECK_INS = 15
+WORKLIST_THREADS = 8
+WORKLIST_OVERDUE = 8
+HOME_NOTICES = {
+    "queue-done": "Review saved. That was the last check-in waiting: the queue is empty."
+}
+
+
+def _as(principal: StaffPrincipal, permission: Permission) -> Authorized | None:
+    """The principal authorized for `permission` with the role's scope, or None without it."""
+    scope = grant(principal.role, permission)
+    return Authorized(principal, permission, scope) if scope is not None else None
+
+
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, principal: StaffPage) -> HTMLResponse:
-    """Staff home: where to go next, by what the role allows."""
+def home(
+    *,
+    request: Request,
+    db: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    principal: StaffPage,
+    notice: str = "",
+) -> HTMLResponse:
+    """Staff home: the worklist (check-ins to review, unread messages, overdue patients) for
+    roles that monitor patients, and where to go next for every role."""
     can = {permission.value: allowed(principal.role, permission) for permission in Permission}
-    return render(request, "home.html", {"can": can})
+    monitor = _as(principal, Permission.MONITORING_READ)
+    viewer = _as(principal, Permission.IMAGING_VIEW)
+    reader = _as(principal, Permission.MESSAGES_READ)
+    queue: list[worklist.QueueEntry] = []
+    more = False
+    if monitor is not None and viewer is not None:
+        queue, more = worklist.review_queue(
+            db, store, viewer, limit=WORKLIST_CHECK_INS, url_seconds=settings.signed_url_seconds
+        )
+    overdue = dashboard.overdue(db, monitor, None) if monitor is not None else []
+    unread = worklist.unread_threads(db, reader, limit=WORKLIST_THREADS) if reader else []
+    return render(
+        request,
+        "home.html",
+        {
+            "can": can,
+            "has_worklist": monitor is not None,
+            "queue": queue,
+            "queue_more": more,
+            "unread": unread,
+            "overdue": overdue[:WORKLIST_OVERDUE],
+            "overdue_total": len(overdue),
+            "notice": HOME_NOTICES.get(notice),
+        },
+    )
 
 
 @router.get("/system", response_class=HTMLResponse)
@@ -57,10 +108,10 @@ def status_fragment(
     request: Request, runtime: RuntimeDep, db: SessionDep, principal: StaffPage
 ) -> HTMLResponse:
     """HTML fragment with one row per readiness check (loaded by htmx on the status page)."""
-    # End the sign-in check's transaction first: the checks use their own connections, and on
-    # SQLite every transaction takes the write lock, so ours would make them wait.
-    db.commit()
-    checks = run_checks(runtime)
+    # Outside the sign-in check's transaction: the checks use their own connections and must not
+    # wait behind ours (which writes this page's audit rows when it ends).
+    with outside_transaction(db):
+        checks = run_checks(runtime)
     return render(
         request,
         "fragments/status.html",

@@ -1,6 +1,10 @@
 """A patient's photos for staff: the gallery (thumbnails, filters, "load more") and one image's
 detail with its quality verdict and soft delete.
 
+3D scans are items of the same record and show in the gallery as 3D: titled by their arch, with
+their rendered thumbnail (never the mesh file in an <img>), their mesh size instead of a photo
+quality score, and a link to the 3D viewer for roles that may open it (imaging:3d_view).
+
 Everything goes through the gallery service with the signed-in principal, so tenancy, the
 byte-access scope of the role (billing sees metadata only) and the audit of views are its own.
 """
@@ -13,19 +17,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from ortholens.auth.deps import Authorized
-from ortholens.auth.policy import Permission, Scope, grant
+from ortholens.auth.policy import Permission, Scope, allowed, grant
+from ortholens.auth.principals import Authorized
 from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
 from ortholens.image import service as image_service
 from ortholens.image.repository import GalleryFilter
 from ortholens.kit.errors import NotFound
-from ortholens.models import FileType, ScanSession
+from ortholens.models import FileType, Image, ScanSession
 from ortholens.patient import service as patient_service
 from ortholens.protocol.builtin import VIEW_LABELS
+from ortholens.review import repository as review_repository
 from ortholens.web.auth import PageCsrf, RequirePagePermission
 from ortholens.web.routing import PageRoute, QueryFilters, is_htmx, redirect
+from ortholens.web.scans import ARCHES, ArchScan
 from ortholens.web.templating import render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute, dependencies=[PageCsrf])
@@ -39,6 +44,8 @@ SESSION_CHOICES = 50
 NOTICES = {
     "deleted": "The image was deleted. A clinic admin can restore it within 30 days.",
     "delete-requested": "Deletion requested: a clinic admin will confirm it.",
+    "dismissed": "The failed photo was dismissed: its file is removed, the record kept.",
+    "retrying": "The photo is being processed again.",
 }
 
 
@@ -64,16 +71,30 @@ def view_label(code: str | None) -> str:
     return label[:1].upper() + label[1:] if label else code
 
 
+def is_scan(image: Image) -> bool:
+    """A 3D item (an intraoral scan's arch), shown as 3D and opened in the viewer."""
+    return image.file_type is FileType.SCAN_3D
+
+
+def item_title(image: Image) -> str:
+    """What a gallery card and the detail page are titled: a photo's view, a scan's arch
+    (`Upper arch`, set by hand or detected from its shape; `3D scan` while no arch is known)."""
+    if is_scan(image):
+        category = image.category if image.category in ARCHES else None
+        return "3D scan" if category is None else ARCHES[category][1]
+    return view_label(image.view_code)
+
+
+def viewer_url(image: Image) -> str:
+    """The 3D viewer of the scan set the scan arrived in."""
+    url = f"/patients/{image.patient_id}/scans"
+    return f"{url}?set={image.scan_set_id}" if image.scan_set_id else url
+
+
 def _sessions(db: SessionDep, patient_id: uuid.UUID) -> list[ScanSession]:
     """The patient's latest scan sessions, for the session filter (called after the gallery
     service has checked the patient is in the principal's clinic)."""
-    query = (
-        select(ScanSession)
-        .where(ScanSession.patient_id == patient_id)
-        .order_by(ScanSession.created_at.desc())
-        .limit(SESSION_CHOICES)
-    )
-    return list(db.scalars(query))
+    return review_repository.recent_sessions_of(db, patient_id, SESSION_CHOICES)
 
 
 def _delete_scope(auth: Authorized) -> str | None:
@@ -132,6 +153,10 @@ def gallery(
         "views": VIEW_LABELS,
         "sessions": _sessions(db, patient.id),
         "view_label": view_label,
+        "title": item_title,
+        "is_scan": is_scan,
+        "viewer_url": viewer_url,
+        "can_view_3d": allowed(auth.principal.role, Permission.IMAGING_3D_VIEW),
         "more_url": f"{base}?{filters.query(cursor=next_cursor)}" if next_cursor else None,
         "metadata_only": auth.scope is Scope.METADATA_ONLY,
         "notice": NOTICES.get(notice),
@@ -160,7 +185,9 @@ def image_detail(
     if item.image.patient_id != patient.id:
         raise NotFound(image_service.NOT_FOUND)
     session = (
-        db.get(ScanSession, item.image.scan_session_id) if item.image.scan_session_id else None
+        review_repository.get_session(db, item.image.scan_session_id)
+        if item.image.scan_session_id
+        else None
     )
     return render(
         request,
@@ -171,9 +198,14 @@ def image_detail(
             "image": item.image,
             "session": session,
             "view_label": view_label,
+            "title": item_title(item.image),
+            "scan": ArchScan.of(item) if is_scan(item.image) else None,
+            "viewer_url": viewer_url(item.image),
+            "can_view_3d": allowed(auth.principal.role, Permission.IMAGING_3D_VIEW),
             "quality": item.image.quality or {},
             "delete_scope": _delete_scope(auth),
             "metadata_only": auth.scope is Scope.METADATA_ONLY,
+            "can_handle_failed": allowed(auth.principal.role, Permission.IMAGING_CAPTURE),
         },
     )
 

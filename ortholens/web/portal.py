@@ -13,21 +13,22 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import EmailStr, TypeAdapter, ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ortholens.auth.deps import Public, SignerDep
 from ortholens.clinic import repository as clinic_repository
 from ortholens.consent import service as consent_service
 from ortholens.dashboard.rules import patient_compliance
-from ortholens.http.deps import RuntimeDep, SessionDep
+from ortholens.http.deps import RuntimeDep, SessionDep, writes
 from ortholens.kit.db import utcnow
 from ortholens.kit.errors import OrthoLensError, TooManyRequests, Unauthorized
 from ortholens.messaging import service as messaging
-from ortholens.models import ConsentKind, Patient, ScanSession, ScanSessionStatus, TagSet
+from ortholens.models import ConsentKind, Patient, ScanSessionStatus, TagSet
+from ortholens.notify.deps import VapidDep
 from ortholens.patient_auth import service as patient_auth
 from ortholens.review import repository as review_repository
 from ortholens.review.vocabulary import OralHygiene, OverallTracking
+from ortholens.upload import checkin
 from ortholens.web.auth import FormCsrf, PageCsrf, PatientPage, refresh_hop
 from ortholens.web.routing import PATIENT_LOGIN, PageResponse, PortalRoute, redirect, safe_next
 from ortholens.web.scan_wizard import ARCH, WIZARD_STEPS
@@ -109,7 +110,7 @@ def login(
         )
         raise PageResponse(page) from None
     response = RedirectResponse(target, status_code=303)
-    start_session(response, tokens, patient=True)
+    start_session(request, response, tokens, patient=True)
     return response
 
 
@@ -118,7 +119,7 @@ def logout(request: Request, db: SessionDep, principal: PatientPage) -> Response
     """Sign out of the portal on this phone."""
     patient_auth.sign_out(db, principal)
     response = redirect(request, "/portal/signed-out")
-    end_session(response, patient=True)
+    end_session(request, response, patient=True)
     return response
 
 
@@ -129,6 +130,7 @@ def signed_out(request: Request) -> Response:
 
 
 @router.get("/api/patient-auth/web-refresh", dependencies=[Public])
+@writes  # rotates the refresh token
 def refresh_session(
     request: Request, db: SessionDep, signer: SignerDep, next: str = "/portal"
 ) -> Response:
@@ -201,7 +203,7 @@ def register(
     except OrthoLensError as refused:
         raise again(refused.detail, refused.status_code) from None
     response = RedirectResponse("/portal", status_code=303)
-    start_session(response, tokens, patient=True)
+    start_session(request, response, tokens, patient=True)
     return response
 
 
@@ -218,6 +220,22 @@ class NextScan:
     last_scan_at: datetime | None
 
 
+# The review vocabulary (DOMAIN.md) as a patient reads it: no GO / NO-GO, a sentence that says
+# what it means for them and what to do.
+PATIENT_TRACKING = {
+    OverallTracking.ON_TRACK: "Your treatment is on track.",
+    OverallTracking.MINOR_ISSUE: "Mostly on track, with a small thing your orthodontist is "
+    "keeping an eye on.",
+    OverallTracking.NEEDS_ATTENTION: "Your orthodontist would like to see you. Please contact "
+    "the practice to book a visit.",
+}
+PATIENT_HYGIENE = {
+    OralHygiene.GOOD: "Good: keep it up.",
+    OralHygiene.FAIR: "Fair: brush a little longer around your braces or attachments.",
+    OralHygiene.POOR: "Needs care: brush twice a day and clean between your teeth.",
+}
+
+
 @dataclass(frozen=True)
 class ReviewResult:
     """The practice's latest verdict on the patient's photos, in the patient's words."""
@@ -226,6 +244,8 @@ class ReviewResult:
     needs_retake: bool
     tracking: str | None
     hygiene: str | None
+    tracking_level: int | None = None  # 1 on track .. 3 needs attention, for the card's colour
+    note: str | None = None  # the doctor's note on the review
 
 
 @dataclass(frozen=True)
@@ -233,27 +253,16 @@ class Monitoring:
     next_scan: NextScan
     last_review: ReviewResult | None
     awaiting_since: datetime | None  # photos sent and not reviewed yet
-
-
-def _last_scan_at(db: Session, patient_id: uuid.UUID) -> datetime | None:
-    return db.scalars(
-        select(ScanSession.created_at)
-        .where(ScanSession.patient_id == patient_id)
-        .order_by(ScanSession.created_at.desc())
-        .limit(1)
-    ).first()
+    unsent_photos: int = 0  # photos of a check-in the patient started and has not sent
 
 
 def _awaiting_since(db: Session, patient_id: uuid.UUID) -> datetime | None:
     """When the latest photos that wait for review were sent (None when nothing waits)."""
-    latest = db.scalars(
-        select(ScanSession)
-        .where(ScanSession.patient_id == patient_id, ScanSession.image_count > 0)
-        .order_by(ScanSession.created_at.desc())
-        .limit(1)
-    ).first()
+    latest = review_repository.latest_session_with_photos(db, patient_id)
     pending = latest is not None and latest.status is ScanSessionStatus.PENDING
-    return latest.created_at if latest is not None and pending else None
+    if latest is None or not pending:
+        return None
+    return latest.submitted_at or latest.created_at
 
 
 def _last_review(db: Session, patient_id: uuid.UUID) -> ReviewResult | None:
@@ -261,29 +270,34 @@ def _last_review(db: Session, patient_id: uuid.UUID) -> ReviewResult | None:
     if scan is None:
         return None
     tag_set: TagSet | None = review_repository.tag_set_of(db, scan.id)
+    tracking = OverallTracking(tag_set.overall_tracking) if tag_set else None
     return ReviewResult(
         reviewed_at=scan.reviewed_at,
         needs_retake=scan.status is ScanSessionStatus.NEEDS_RETAKE,
-        tracking=OverallTracking(tag_set.overall_tracking).label if tag_set else None,
-        hygiene=OralHygiene(tag_set.oral_hygiene).label if tag_set else None,
+        tracking=PATIENT_TRACKING[tracking] if tracking else None,
+        hygiene=PATIENT_HYGIENE[OralHygiene(tag_set.oral_hygiene)] if tag_set else None,
+        tracking_level=int(tracking) if tracking else None,
+        note=(tag_set.notes or "").strip() or None if tag_set else None,
     )
 
 
 def monitoring_status(db: Session, patient: Patient, now: datetime) -> Monitoring:
     """What the home page tells the patient about their remote monitoring."""
-    last_at = _last_scan_at(db, patient.id)
+    last_at = review_repository.last_session_at(db, patient.id)
     entry = patient_compliance(patient, last_at, now)
     due_at = entry.counted_from + timedelta(days=entry.frequency_days)
+    unsent = checkin.open_session(db, patient.id, now)
     return Monitoring(
         next_scan=NextScan(due_at, entry.frequency_days - entry.days_since, last_at),
         last_review=_last_review(db, patient.id),
         awaiting_since=_awaiting_since(db, patient.id),
+        unsent_photos=unsent.image_count if unsent else 0,
     )
 
 
 @router.get("/portal")
 def portal_home(
-    request: Request, db: SessionDep, runtime: RuntimeDep, principal: PatientPage
+    request: Request, db: SessionDep, vapid: VapidDep, principal: PatientPage
 ) -> Response:
     """The patient's home: when photos are due, the latest review, messages, notifications and
     their consents."""
@@ -305,7 +319,7 @@ def portal_home(
             "monitoring": monitoring_status(db, patient, now),
             "threads": threads[:3],
             "unread": sum(summary.unread_count for summary in threads),
-            "vapid_public_key": runtime.vapid.public_key_b64url,
+            "vapid_public_key": vapid.public_key_b64url,
         },
     )
 

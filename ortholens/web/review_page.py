@@ -2,7 +2,8 @@
 
     GET  /monitoring/sessions/{id}          photos beside the previous check-in's, the tag form
     POST /monitoring/sessions/{id}/suggest  ask the AI provider; the form comes back pre-filled
-    POST /monitoring/sessions/{id}/review   submit the tag set (the session becomes REVIEWED)
+    POST /monitoring/sessions/{id}/review   submit the tag set (the session becomes REVIEWED);
+                                            "submit and next" opens the next check-in
     POST /monitoring/sessions/{id}/retake   ask the patient for new photos (NEEDS_RETAKE)
 
 imaging:view shows the screen, imaging:annotate acts on it. The review service decides tenancy,
@@ -18,14 +19,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from ortholens.auth.deps import Authorized
 from ortholens.auth.policy import Permission, allowed, grant
+from ortholens.auth.principals import Authorized
+from ortholens.dashboard import worklist
 from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
 from ortholens.image.service import GalleryItem
 from ortholens.kit.errors import OrthoLensError
 from ortholens.kit.storage import ObjectStore
 from ortholens.messaging.schemas import MAX_MESSAGE_CHARS
 from ortholens.models import AiTagSuggestion, ScanSessionStatus
+from ortholens.review import flows
 from ortholens.review import service as review
 from ortholens.review.ai.factory import provider_for
 from ortholens.review.vocabulary import DETAIL_TAGS, OralHygiene, OverallTracking
@@ -44,6 +47,7 @@ MAX_NOTES_CHARS = 2000  # as the API's TagSetCreate
 NOTICES = {
     "suggested": "The AI suggestion is filled in below. Check every value before you submit.",
     "reviewed": "The review was saved and the patient was notified.",
+    "reviewed-next": "The last review was saved and its patient notified. This is the next check-in.",
     "retake": "The patient was asked to retake their photos.",
 }
 
@@ -163,6 +167,8 @@ def _review_page(
         "max_notes": MAX_NOTES_CHARS,
         "max_message": MAX_MESSAGE_CHARS,
         "pending": view.scan.status is ScanSessionStatus.PENDING,
+        # Once reviewed, the screen offers the next check-in of the queue.
+        "next_id": worklist.next_pending(db, viewer, view.scan.id) if view.tag_set else None,
     }
     return render(request, "monitoring/review.html", context, status_code=status_code)
 
@@ -196,7 +202,7 @@ def suggest(
 ) -> Response:
     """Ask the configured AI provider for a suggested tag set, stored for the form to show."""
     try:
-        review.ask_for_suggestion(db, store, auth, session_id, provider_for(settings))
+        flows.ask_for_suggestion(db, store, auth, session_id, provider_for(settings))
     except OrthoLensError as failed:
         page = _review_page(
             request,
@@ -230,8 +236,10 @@ def submit_review(
     detail_tags: Annotated[list[str], Form(max_length=len(DETAIL_TAGS))] = [],  # noqa: B006
     notes: Annotated[str, Form(max_length=MAX_NOTES_CHARS * 2)] = "",
     ai_suggested: Annotated[str, Form(max_length=5)] = "",
+    then: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """Submit the doctor's tag set: the session becomes REVIEWED and the patient is notified."""
+    """Submit the doctor's tag set: the session becomes REVIEWED and the patient is notified;
+    with `then=next` the oldest other pending check-in opens next (the worklist when none)."""
     form = TagForm(
         _score(overall_tracking),
         _score(oral_hygiene),
@@ -276,6 +284,11 @@ def submit_review(
         if refused.status_code == 404:
             raise
         raise again(refused.detail, refused.status_code) from None
+    if then == "next":
+        following = worklist.next_pending(db, _viewer(auth), session_id)
+        if following is not None:
+            return redirect(request, f"/monitoring/sessions/{following}?notice=reviewed-next")
+        return redirect(request, "/?notice=queue-done")
     return redirect(request, f"/monitoring/sessions/{session_id}?notice=reviewed")
 
 

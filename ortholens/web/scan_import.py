@@ -16,19 +16,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from ortholens.audit import service as audit
-from ortholens.auth.deps import Authorized
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.clinic.tenancy import find_in_clinic, target_clinic
-from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
+from ortholens.http.deps import DecodersDep, SessionDep, SettingsDep, StoreDep
+from ortholens.ingest import INGEST_JOBS, Filed
+from ortholens.intraoral import pending as pending_queue
+from ortholens.intraoral import repository as scan_records
 from ortholens.intraoral import service as intraoral_service
-from ortholens.intraoral.uploads import IMPORT_JOB, UploadOutcome, import_upload
+from ortholens.intraoral.uploads import chosen_files, import_files
 from ortholens.job import service as job_service
 from ortholens.kit.errors import InvalidInput, NotFound, OrthoLensError
 from ortholens.kit.jobs import JobStatus
-from ortholens.models import FileType, Image, ImageSource, Patient, PatientStatus, PendingScan
+from ortholens.models import FileType, Image, ImageSource, Patient, PendingScan
 from ortholens.patient.service import find_patient
 from ortholens.processing.meshes.types import ArchType
 from ortholens.web.auth import PageCsrf, RequirePagePermission
@@ -57,15 +59,13 @@ def _importer(
     )
 
 
-def _after_import(result: UploadOutcome) -> str:
-    """Where the browser goes once a file has been taken in."""
+def _after_import(result: Filed) -> str:
+    """Where the browser goes once a file has been taken in (filed, or queued for the job)."""
     if result.job_id is not None:
         return f"/scans/jobs/{result.job_id}"
-    outcome = result.outcome
-    assert outcome is not None  # an upload is either recorded or queued
-    if outcome.patient_id is None:
+    if result.patient_id is None:
         return f"{PENDING_PATH}?notice=pending"
-    return f"/patients/{outcome.patient_id}/scans?set={outcome.scan_set_id}&notice=imported"
+    return f"/patients/{result.patient_id}/scans?set={result.scan_set_id}&notice=imported"
 
 
 @router.post("/patients/{patient_id}/scans/import")
@@ -73,23 +73,25 @@ def import_for_patient(
     *,
     request: Request,
     patient_id: uuid.UUID,
-    file: UploadFile,
+    file: list[UploadFile],
     db: SessionDep,
     store: StoreDep,
     settings: SettingsDep,
+    decoders: DecodersDep,
     auth: Capturer,
 ) -> Response:
-    """Import a scan file or a scanner's export for this patient (large files in the background)."""
+    """Import a scan file, a scanner's ZIP or its export folder (several files: one bundle) for
+    this patient (large files in the background)."""
     patient = find_patient(db, auth.principal, patient_id, action="scan.import")
     try:
-        result = import_upload(
+        result = import_files(
             db,
             store,
             settings,
             _importer(auth, patient.clinic_id, ImageSource.UPLOAD),
-            file=file.file,
-            name=file.filename or "",
+            files=chosen_files(file),
             patient=patient,
+            parse=decoders.run,
         )
     except OrthoLensError as refused:
         # Shown on the page the form was on; PageResponse rolls back anything half-recorded.
@@ -111,24 +113,25 @@ def import_for_patient(
 def import_for_clinic(
     *,
     request: Request,
-    file: UploadFile,
+    file: list[UploadFile],
     db: SessionDep,
     store: StoreDep,
     settings: SettingsDep,
+    decoders: DecodersDep,
     auth: Capturer,
 ) -> Response:
     """Import a scanner's export whose metadata names the patient; unmatched ones wait in the
     pending queue."""
     try:
         clinic = target_clinic(db, auth.principal, None)
-        result = import_upload(
+        result = import_files(
             db,
             store,
             settings,
             _importer(auth, clinic, ImageSource.UPLOAD),
-            file=file.file,
-            name=file.filename or "",
+            files=chosen_files(file),
             patient=None,
+            parse=decoders.run,
         )
     except OrthoLensError as refused:
         page = _pending_page(
@@ -148,7 +151,7 @@ def import_job(request: Request, job_id: uuid.UUID, db: SessionDep, auth: Captur
     """Where a background import leads: the imported set, the pending queue, or back to its
     progress while it runs (the page's script polls the job and comes here when it is done)."""
     job = job_service.get_job(db, job_id, auth.principal.clinic_scope)
-    if job.name != IMPORT_JOB:
+    if job.name not in INGEST_JOBS:
         raise NotFound("No job with this id.")
     patient_id = job.args.get("patient_id")
     result: dict[str, Any] = job.result or {}
@@ -230,14 +233,7 @@ def group_pending(rows: Sequence[PendingScan]) -> list[PendingGroup]:
 def _patients_by_clinic(db: SessionDep, clinics: set[uuid.UUID]) -> dict[uuid.UUID, list[Patient]]:
     """The active patients of each clinic that has pending scans, for the assign forms."""
     found: dict[uuid.UUID, list[Patient]] = {clinic: [] for clinic in clinics}
-    if not clinics:
-        return found
-    query = (
-        select(Patient)
-        .where(Patient.clinic_id.in_(clinics), Patient.status == PatientStatus.ACTIVE)
-        .order_by(Patient.last_name, Patient.first_name)
-    )
-    for patient in db.scalars(query):
+    for patient in scan_records.active_patients_of(db, clinics):
         found[patient.clinic_id].append(patient)
     return found
 
@@ -264,7 +260,7 @@ def _pending_page(
     status_code: int = 200,
     audited: bool = True,
 ) -> Response:
-    rows = intraoral_service.list_pending(db, auth.principal.clinic_scope)
+    rows = pending_queue.list_pending(db, auth.principal.clinic_scope)
     if audited:
         audit.record(db, auth.principal.actor, "pending_scan.list", details={"count": len(rows)})
     groups = group_pending(rows)
@@ -318,7 +314,7 @@ def assign_pending(
     except ValueError:
         raise InvalidInput("Choose the patient these scans belong to.") from None
     patient = find_patient(db, auth.principal, chosen, action="pending_scan.assign")
-    images = intraoral_service.assign_pending(
+    images = pending_queue.assign_pending(
         db,
         store,
         _importer(auth, patient.clinic_id, ImageSource.IMPORT),
@@ -335,7 +331,7 @@ def discard_pending(
     request: Request, pending_id: uuid.UUID, db: SessionDep, store: StoreDep, auth: Capturer
 ) -> Response:
     """Throw a pending scan set away (a test scan, another practice's patient)."""
-    intraoral_service.discard_pending(
+    pending_queue.discard_pending(
         db,
         store,
         auth.principal.actor,

@@ -19,8 +19,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from ortholens.auth.deps import Authorized
 from ortholens.auth.policy import Permission, Scope, grant
+from ortholens.auth.principals import Authorized
 from ortholens.http.deps import SessionDep, SettingsDep, StoreDep
 from ortholens.image.service import GalleryItem, gallery_item
 from ortholens.intraoral import service as intraoral_service
@@ -116,6 +116,12 @@ class ScanSet:
     @property
     def viewable(self) -> bool:
         return any(arch.mesh_url for arch in self.arches)
+
+    @property
+    def preparing(self) -> tuple[uuid.UUID, ...]:
+        """The arches whose 3D view is still being made (the page follows them until done)."""
+        done = (ImageStatus.READY, ImageStatus.FAILED)
+        return tuple(arch.id for arch in self.arches if arch.status not in done)
 
     @property
     def summary(self) -> str:

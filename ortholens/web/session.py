@@ -3,7 +3,8 @@ non-secret hint that a session may still be alive.
 
 The access cookie lives as long as the access token (1 hour) and the refresh cookie only travels
 to the refresh endpoints, so a page cannot tell "signed out" from "access token expired" by itself.
-The hint (`ol_session` / `patient_session`, value "1", lifetime of the refresh token) tells it:
+The hint (`ol_session` / `patient_session`, `__Host-` prefixed on https, value "1", lifetime of
+the refresh token) tells it:
 with the hint and no access cookie, a page GET goes through the refresh hop instead of the sign-in
 form. The hint grants nothing; a forged one only costs an extra redirect.
 """
@@ -12,20 +13,22 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
+from ortholens.auth.cookie_names import PLAIN, cookie_names
 from ortholens.auth.cookies import clear_session_cookies, set_session_cookies
-from ortholens.auth.deps import ACCESS_COOKIE, PATIENT_ACCESS_COOKIE
 from ortholens.auth.service import IssuedTokens
 from ortholens.kit.db import utcnow
 
-STAFF_HINT = "ol_session"
-PATIENT_HINT = "patient_session"
+STAFF_HINT = PLAIN.staff_hint
+PATIENT_HINT = PLAIN.patient_hint
 
 
-def start_session(response: Response, tokens: IssuedTokens, *, patient: bool) -> None:
+def start_session(
+    request: Request, response: Response, tokens: IssuedTokens, *, patient: bool
+) -> None:
     """Set the session cookies and the hint on `response` (sign-in, registration, refresh)."""
-    set_session_cookies(response, tokens, patient=patient)
+    set_session_cookies(request, response, tokens, patient=patient)
     response.set_cookie(
-        PATIENT_HINT if patient else STAFF_HINT,
+        cookie_names(request).hint_for(patient=patient),
         "1",
         max_age=max(0, int((tokens.refresh_expires_at - utcnow()).total_seconds())),
         httponly=True,
@@ -35,16 +38,16 @@ def start_session(response: Response, tokens: IssuedTokens, *, patient: bool) ->
     )
 
 
-def end_session(response: Response, *, patient: bool) -> None:
+def end_session(request: Request, response: Response, *, patient: bool) -> None:
     """Remove the session cookies and the hint (sign-out, or a refresh that failed)."""
-    clear_session_cookies(response, patient=patient)
+    clear_session_cookies(request, response, patient=patient)
     response.delete_cookie(
-        PATIENT_HINT if patient else STAFF_HINT, path="/", secure=True, httponly=True
+        cookie_names(request).hint_for(patient=patient), path="/", secure=True, httponly=True
     )
 
 
 def may_resume(request: Request, *, patient: bool) -> bool:
     """True when the access cookie is gone but the browser had a session: worth a refresh."""
-    access = PATIENT_ACCESS_COOKIE if patient else ACCESS_COOKIE
-    hint = PATIENT_HINT if patient else STAFF_HINT
+    names = cookie_names(request)
+    access, hint = names.access_for(patient=patient), names.hint_for(patient=patient)
     return access not in request.cookies and hint in request.cookies

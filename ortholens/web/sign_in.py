@@ -21,14 +21,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ortholens.auth import service as auth_service
-from ortholens.auth.deps import CSRF_COOKIE, Public, SignerDep
+from ortholens.auth.cookie_names import cookie_names
+from ortholens.auth.deps import Public, SignerDep
 from ortholens.auth.tokens import MFA_TTL, TokenType
+from ortholens.clinic import repository as clinic_repository
 from ortholens.clinic import service as clinic_service
-from ortholens.http.deps import RuntimeDep, SessionDep
+from ortholens.http.deps import RuntimeDep, SessionDep, writes
 from ortholens.kit.crypto import SealBroken, seal, unseal
 from ortholens.kit.errors import OrthoLensError, TooManyRequests, Unauthorized
+from ortholens.kit.resources import Resources
 from ortholens.models import SubjectType, User
-from ortholens.runtime import Runtime
 from ortholens.web.auth import FormCsrf, PageCsrf, StaffAccountPage, refresh_hop
 from ortholens.web.routing import STAFF_LOGIN, PageResponse, PageRoute, redirect, safe_next
 from ortholens.web.session import end_session, start_session
@@ -50,10 +52,10 @@ NOTICES = {
 
 
 def _challenge_context(request: Request) -> bytes:
-    return b"ortholens-web-mfa:" + request.cookies.get(CSRF_COOKIE, "").encode()
+    return b"ortholens-web-mfa:" + request.cookies.get(cookie_names(request).csrf, "").encode()
 
 
-def seal_challenge(runtime: Runtime, request: Request, email: str, password: str) -> str:
+def seal_challenge(runtime: Resources, request: Request, email: str, password: str) -> str:
     """E-mail and password, sealed for the code step (this browser only, `MFA_TTL`)."""
     payload = {"e": email, "p": password, "x": int(time.time() + MFA_TTL.total_seconds())}
     return seal(
@@ -63,7 +65,7 @@ def seal_challenge(runtime: Runtime, request: Request, email: str, password: str
     )
 
 
-def open_challenge(runtime: Runtime, request: Request, challenge: str) -> tuple[str, str] | None:
+def open_challenge(runtime: Resources, request: Request, challenge: str) -> tuple[str, str] | None:
     """The e-mail and password of a challenge; None if it was altered, moved or has expired."""
     try:
         raw = unseal(
@@ -190,7 +192,7 @@ def login(
         page.headers.update(headers)
         raise PageResponse(page) from None
     response = RedirectResponse(target, status_code=303)
-    start_session(response, tokens, patient=False)
+    start_session(request, response, tokens, patient=False)
     return response
 
 
@@ -199,7 +201,7 @@ def logout(request: Request, db: SessionDep, principal: StaffAccountPage) -> Res
     """Sign out of this browser; the session's tokens stop working at once."""
     auth_service.end_session(db, principal.session_id, principal.actor)
     response = redirect(request, "/signed-out")
-    end_session(response, patient=False)
+    end_session(request, response, patient=False)
     return response
 
 
@@ -210,6 +212,7 @@ def signed_out(request: Request) -> Response:
 
 
 @router.get("/api/auth/web-refresh", dependencies=[Public])
+@writes  # rotates the refresh token
 def refresh_session(
     request: Request, db: SessionDep, signer: SignerDep, next: str = "/"
 ) -> Response:
@@ -235,7 +238,7 @@ def _invited_user(db: SessionDep, signer: SignerDep, token: str) -> User | None:
         claims = signer.decode(token, TokenType.INVITE)
     except Unauthorized:
         return None
-    user = db.get(User, claims.subject)
+    user = clinic_repository.get_user(db, claims.subject)
     if user is None or user.token_version != claims.version or user.disabled_at is not None:
         return None
     return user

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from ortholens.auth import service as auth_service
-from ortholens.auth.deps import Authorized, SignerDep
+from ortholens.auth.deps import SignerDep
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.clinic import repository as clinic_repository
 from ortholens.clinic import service as clinic_service
 from ortholens.clinic.service import UNUSABLE_PASSWORD, NewStaff
@@ -74,12 +75,25 @@ def _staff_page(
             "roles": assignable_roles(auth),
             "notice": NOTICES.get(notice),
             "added": added,
-            "form": form or {"full_name": "", "email": "", "role": Role.DOCTOR.value},
+            "form": form or {"full_name": "", "email": "", "role": ""},  # no default role: a choice
             "error": error,
             "can_add": principal.clinic_scope is not None,
         },
         status_code=status_code,
     )
+
+
+def _check_new_staff(full_name: str, email: str) -> None:
+    """Say which of the two fields is wrong, not both."""
+    if not full_name.strip():
+        raise InvalidInput("Enter the person's full name.")
+    if not email.strip():
+        raise InvalidInput("Enter the person's e-mail address.")
+    local, _, domain = email.strip().rpartition("@")
+    if not local or "." not in domain.strip(".") or " " in email.strip():
+        raise InvalidInput(
+            f"“{email.strip()}” is not an e-mail address: it should look like name@example.com."
+        )
 
 
 def _role(value: str) -> Role:
@@ -110,8 +124,7 @@ def add_staff(
     """Add a staff member and show the link where they choose their password."""
     form = {"full_name": full_name, "email": email, "role": role}
     try:
-        if not full_name.strip() or "@" not in email:
-            raise InvalidInput("Enter the person's full name and e-mail address.")
+        _check_new_staff(full_name, email)
         added = clinic_service.add_staff(
             db,
             auth.principal,

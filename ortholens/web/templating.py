@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,12 @@ from typing import Any
 import jinja2
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.requests import Request
 
 from ortholens import __version__
-from ortholens.auth.deps import CSRF_COOKIE, CSRF_FORM_FIELD
+from ortholens.auth.cookie_names import cookie_names
+from ortholens.auth.deps import CSRF_FORM_FIELD, token_signer
 from ortholens.auth.tokens import REFRESH_TTL
 from ortholens.web.nav import portal_nav, staff_nav
 
@@ -42,15 +45,19 @@ _MINTED_CSRF = "ortholens_minted_csrf"
 
 
 def csrf_token(request: Request) -> str:
-    """The CSRF token this page's forms carry: the `ol_csrf` cookie's value (double submit).
+    """The CSRF token this page's forms carry: the signed-in session's own (an HMAC of its id,
+    `TokenSigner.csrf_token`), else the `ol_csrf` cookie's value (double submit, sign-in forms).
 
     A browser without one (first visit, or a cross-site navigation that withheld the SameSite
     cookie) gets a new token, which `render` sets as the cookie on the same response.
     """
+    principal = getattr(request.state, "staff", None) or getattr(request.state, "patient", None)
+    if principal is not None:
+        return token_signer(request).csrf_token(principal.session_id)
     minted: str | None = getattr(request.state, _MINTED_CSRF, None)
     if minted:
         return minted
-    cookie = request.cookies.get(CSRF_COOKIE)
+    cookie = request.cookies.get(cookie_names(request).csrf)
     if cookie:
         return cookie
     token = secrets.token_urlsafe(32)
@@ -61,6 +68,7 @@ def csrf_token(request: Request) -> str:
 def _shell_context(request: Request) -> dict[str, Any]:
     path = request.url.path
     staff = getattr(request.state, "staff", None)
+    counts = getattr(request.state, "menu_counts", None)
     return {
         "product_name": PRODUCT_NAME,
         "version": __version__,
@@ -69,6 +77,7 @@ def _shell_context(request: Request) -> dict[str, Any]:
         "staff": staff,
         "staff_user": getattr(request.state, "staff_user", None),
         "staff_nav": staff_nav.visible_to(staff.role) if staff else [],
+        "menu_counts": asdict(counts) if counts is not None else {},
         "staff_nav_active": staff_nav.active(path),
         "portal_nav": portal_nav.ordered(),
         "portal_nav_active": portal_nav.active(path),
@@ -96,7 +105,7 @@ def render(
     minted: str | None = getattr(request.state, _MINTED_CSRF, None)
     if minted:
         response.set_cookie(
-            CSRF_COOKIE,
+            cookie_names(request).csrf,
             minted,
             max_age=int(REFRESH_TTL.total_seconds()),
             secure=True,
@@ -115,10 +124,48 @@ def format_date(value: date | datetime | None) -> str:
     return value.strftime("%d %b %Y") if value else "—"
 
 
+# Enum values whose spelling a person would not guess from the code name.
+WORDS = {
+    "XRAY": "X-ray",
+    "CBCT": "CBCT",
+    "SCAN_3D": "3D scan",
+    "DICOM": "DICOM",
+    "ITERO": "iTero",
+    "STL": "STL",
+    "PLY": "PLY",
+    "OBJ": "OBJ",
+    "3MF": "3MF",
+    "PATIENT_APP": "Patient app",
+}
+
+
 def humanize(value: object) -> str:
-    """`clinic_admin` / `PHOTOGRAPHY` -> `Clinic admin` / `Photography`."""
-    text = str(getattr(value, "value", value)).replace("_", " ").lower()
+    """`clinic_admin` / `PHOTOGRAPHY` / `XRAY` -> `Clinic admin` / `Photography` / `X-ray`."""
+    raw = str(getattr(value, "value", value))
+    if raw.upper() in WORDS:
+        return WORDS[raw.upper()]
+    text = raw.replace("_", " ").lower()
     return text[:1].upper() + text[1:]
+
+
+def breakable_email(address: str) -> Markup:
+    """An e-mail address that may wrap before the @ and after a dot, never inside a word: each
+    piece is a `.nowrap` span (a hyphen inside one is no break either)."""
+    local, at, domain = address.partition("@")
+    pieces = [local]
+    if at:
+        labels = domain.split(".")
+        pieces.append("@" + labels[0] + ("." if len(labels) > 1 else ""))
+        pieces += [label + "." for label in labels[1:-1]]
+        if len(labels) > 1:
+            pieces.append(labels[-1])
+    spans = [Markup('<span class="nowrap">{}</span>').format(piece) for piece in pieces if piece]
+    return Markup("<wbr>").join(spans)
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """`1 photo`, `2 photos`, `0 photos` (`many` for irregular words)."""
+    return f"{count} {singular if count == 1 else (many or singular + 's')}"
 
 
 def _build_environment() -> jinja2.Environment:
@@ -130,7 +177,13 @@ def _build_environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals.update(static_url=static_url, vendor_url=vendor_url)
-    env.filters.update(datetime=format_datetime, date=format_date, humanize=humanize)
+    env.filters.update(
+        datetime=format_datetime,
+        date=format_date,
+        humanize=humanize,
+        plural=plural,
+        email=breakable_email,
+    )
     return env
 
 

@@ -55,8 +55,9 @@ def test_replayed_refresh_token_revokes_the_whole_family(
 
 def test_refresh_through_the_cookie(client: TestClient, runtime: Runtime) -> None:
     user = create_user(runtime, create_clinic(runtime))
-    client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
-    response = client.post("/api/auth/refresh")
+    login = client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
+    # The cookie is an ambient credential: the refresh echoes the session's CSRF token.
+    response = client.post("/api/auth/refresh", headers={"X-CSRF-Token": login.json()["csrfToken"]})
     assert response.status_code == 200
     assert client.cookies.get("ol_refresh") == response.json()["refreshToken"]
 

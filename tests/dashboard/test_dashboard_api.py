@@ -16,16 +16,6 @@ from tests.factories import create_clinic, create_patient, create_scan_session, 
 TAGS = {"overallTracking": 1, "oralHygiene": 1, "detailTags": []}
 
 
-@pytest.fixture
-def clinic(runtime: Runtime) -> Clinic:
-    return create_clinic(runtime)
-
-
-@pytest.fixture
-def doctor(runtime: Runtime, clinic: Clinic) -> User:
-    return create_user(runtime, clinic, Role.DOCTOR)
-
-
 def onboard(runtime: Runtime, patient: Patient, days_ago: int) -> None:
     with transaction(runtime.session_factory) as db:
         db.execute(

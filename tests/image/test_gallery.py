@@ -3,76 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from ortholens.kit.db import transaction, utcnow
 from ortholens.models import (
     AuditEvent,
-    Clinic,
     FileType,
-    Image,
-    ImageSource,
-    ImageStatus,
-    Patient,
     Role,
 )
 from ortholens.runtime import Runtime
-from tests.factories import create_clinic, create_patient, create_user, sign_in
-
-
-def add_image(
-    runtime: Runtime,
-    patient: Patient,
-    *,
-    file_type: FileType = FileType.PHOTO,
-    view: str | None = "IV07",
-    tags: list[str] | None = None,
-    deleted_days_ago: int | None = None,
-) -> Image:
-    image_id = uuid.uuid4()
-    base = f"{patient.clinic_id}/{patient.id}/{file_type.value.lower()}/{image_id}"
-    runtime.store.put(f"{base}/original.jpg", b"original-bytes", content_type="image/jpeg")
-    runtime.store.put(f"{base}/thumbnail.webp", b"thumb-bytes", content_type="image/webp")
-    with transaction(runtime.session_factory) as session:
-        image = Image(
-            id=image_id,
-            clinic_id=patient.clinic_id,
-            patient_id=patient.id,
-            file_type=file_type,
-            source=ImageSource.UPLOAD,
-            status=ImageStatus.READY,
-            view_code=view,
-            tags=tags or [],
-            original_key=f"{base}/original.jpg",
-            variants={"thumbnail": f"{base}/thumbnail.webp"},
-            deleted_at=utcnow() - timedelta(days=deleted_days_ago)
-            if deleted_days_ago is not None
-            else None,
-        )
-        session.add(image)
-    return image
-
-
-def staff(client: TestClient, runtime: Runtime, clinic: Clinic, role: Role) -> dict[str, str]:
-    headers = sign_in(client, create_user(runtime, clinic, role))
-    client.cookies.clear()
-    return headers
+from tests.factories import create_clinic, create_image, create_patient
+from tests.fixtures.accounts import staff_headers
 
 
 def test_filters_and_cursor_paging(client: TestClient, runtime: Runtime) -> None:
     clinic = create_clinic(runtime)
     patient = create_patient(runtime, clinic)
     made = [
-        add_image(
+        create_image(
             runtime, patient, view="IV07" if i % 2 else "IV25", tags=["debond"] if i == 3 else []
         )
         for i in range(5)
     ]
-    add_image(runtime, patient, file_type=FileType.XRAY, view=None)
-    headers = staff(client, runtime, clinic, Role.DOCTOR)
+    create_image(runtime, patient, file_type=FileType.XRAY, view=None)
+    headers = staff_headers(client, runtime, clinic, Role.DOCTOR)
     url = f"/api/patients/{patient.id}/images"
     page = client.get(url, headers=headers, params={"fileType": "PHOTO", "limit": 2}).json()
     assert len(page["items"]) == 2 and page["nextCursor"]
@@ -97,12 +52,14 @@ def test_filters_and_cursor_paging(client: TestClient, runtime: Runtime) -> None
 def test_links_follow_the_role_scope(client: TestClient, runtime: Runtime) -> None:
     clinic = create_clinic(runtime)
     patient = create_patient(runtime, clinic)
-    add_image(runtime, patient)
-    add_image(runtime, patient, file_type=FileType.XRAY, view=None)
+    create_image(runtime, patient)
+    create_image(runtime, patient, file_type=FileType.XRAY, view=None)
     url = f"/api/patients/{patient.id}/images"
 
     def links(role: Role) -> dict[str, bool]:
-        items = client.get(url, headers=staff(client, runtime, clinic, role)).json()["items"]
+        items = client.get(url, headers=staff_headers(client, runtime, clinic, role)).json()[
+            "items"
+        ]
         return {i["fileType"]: bool(i["urls"]) for i in items}
 
     assert links(Role.DOCTOR) == {"PHOTO": True, "XRAY": True}
@@ -115,9 +72,9 @@ def test_signed_links_serve_the_bytes_and_every_view_is_audited(
 ) -> None:
     clinic = create_clinic(runtime)
     patient = create_patient(runtime, clinic)
-    image = add_image(runtime, patient)
+    image = create_image(runtime, patient)
     body = client.get(
-        f"/api/images/{image.id}", headers=staff(client, runtime, clinic, Role.DOCTOR)
+        f"/api/images/{image.id}", headers=staff_headers(client, runtime, clinic, Role.DOCTOR)
     ).json()
     assert set(body["urls"]) == {"thumbnail", "original"}
     original = body["urls"]["original"].removeprefix("http://testserver")
@@ -133,8 +90,8 @@ def test_signed_links_serve_the_bytes_and_every_view_is_audited(
 
 def test_another_clinics_image_is_the_same_404(client: TestClient, runtime: Runtime) -> None:
     clinic = create_clinic(runtime)
-    headers = staff(client, runtime, clinic, Role.DOCTOR)
-    theirs = add_image(runtime, create_patient(runtime, create_clinic(runtime)))
+    headers = staff_headers(client, runtime, clinic, Role.DOCTOR)
+    theirs = create_image(runtime, create_patient(runtime, create_clinic(runtime)))
     a = client.get(f"/api/images/{theirs.id}", headers=headers)
     b = client.get(f"/api/images/{uuid.uuid4()}", headers=headers)
     assert a.status_code == b.status_code == 404
@@ -147,8 +104,8 @@ def test_another_clinics_image_is_the_same_404(client: TestClient, runtime: Runt
 def test_soft_delete_and_restore(client: TestClient, runtime: Runtime) -> None:
     clinic = create_clinic(runtime)
     patient = create_patient(runtime, clinic)
-    image = add_image(runtime, patient)
-    admin = staff(client, runtime, clinic, Role.CLINIC_ADMIN)
+    image = create_image(runtime, patient)
+    admin = staff_headers(client, runtime, clinic, Role.CLINIC_ADMIN)
     assert client.delete(f"/api/images/{image.id}", headers=admin).json()["deletedAt"] is not None
     listed = client.get(f"/api/patients/{patient.id}/images", headers=admin).json()["items"]
     assert listed == []
@@ -163,22 +120,23 @@ def test_soft_delete_and_restore(client: TestClient, runtime: Runtime) -> None:
 
 def test_restore_after_the_recovery_window_is_refused(client: TestClient, runtime: Runtime) -> None:
     clinic = create_clinic(runtime)
-    image = add_image(runtime, create_patient(runtime, clinic), deleted_days_ago=31)
+    image = create_image(runtime, create_patient(runtime, clinic), deleted_days_ago=31)
     response = client.post(
-        f"/api/images/{image.id}/restore", headers=staff(client, runtime, clinic, Role.CLINIC_ADMIN)
+        f"/api/images/{image.id}/restore",
+        headers=staff_headers(client, runtime, clinic, Role.CLINIC_ADMIN),
     )
     assert response.status_code == 409
 
 
 def test_a_doctors_delete_is_a_request(client: TestClient, runtime: Runtime) -> None:
     clinic = create_clinic(runtime)
-    image = add_image(runtime, create_patient(runtime, clinic))
+    image = create_image(runtime, create_patient(runtime, clinic))
     body = client.delete(
-        f"/api/images/{image.id}", headers=staff(client, runtime, clinic, Role.DOCTOR)
+        f"/api/images/{image.id}", headers=staff_headers(client, runtime, clinic, Role.DOCTOR)
     ).json()
     assert body["deletedAt"] is None
     assert body["deletionRequestedAt"] is not None
     approved = client.delete(
-        f"/api/images/{image.id}", headers=staff(client, runtime, clinic, Role.CLINIC_ADMIN)
+        f"/api/images/{image.id}", headers=staff_headers(client, runtime, clinic, Role.CLINIC_ADMIN)
     ).json()
     assert approved["deletedAt"] is not None

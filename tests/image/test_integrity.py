@@ -14,8 +14,7 @@ from ortholens.kit.db import transaction
 from ortholens.kit.jobs import Job
 from ortholens.models import Image, ImageStatus
 from ortholens.runtime import Runtime
-from tests.factories import create_clinic, create_patient
-from tests.image.test_gallery import add_image
+from tests.factories import create_clinic, create_image, create_patient
 
 
 def check(runtime: Runtime, *, repair: bool = False):  # type: ignore[no-untyped-def]
@@ -31,7 +30,7 @@ def with_checksum(runtime: Runtime, image: Image, sha256: str) -> None:
 
 
 def test_a_consistent_store_is_clean(runtime: Runtime) -> None:
-    image = add_image(runtime, create_patient(runtime, create_clinic(runtime)))
+    image = create_image(runtime, create_patient(runtime, create_clinic(runtime)))
     with_checksum(runtime, image, hashlib.sha256(b"original-bytes").hexdigest())
     report = check(runtime)
     assert report.clean
@@ -39,7 +38,7 @@ def test_a_consistent_store_is_clean(runtime: Runtime) -> None:
 
 
 def test_orphans_are_found_and_repair_deletes_only_them(runtime: Runtime) -> None:
-    image = add_image(runtime, create_patient(runtime, create_clinic(runtime)))
+    image = create_image(runtime, create_patient(runtime, create_clinic(runtime)))
     orphan = f"{uuid.uuid4()}/{uuid.uuid4()}/photo/{uuid.uuid4()}/original.jpg"
     runtime.store.put(orphan, b"left behind", content_type="image/jpeg")
     in_flight = image.original_key.rsplit("/", 1)[0] + "/preview.jpg"  # a variant not yet committed
@@ -54,7 +53,7 @@ def test_orphans_are_found_and_repair_deletes_only_them(runtime: Runtime) -> Non
 
 def test_missing_original_and_bad_checksum_are_reported_not_repaired(runtime: Runtime) -> None:
     patient = create_patient(runtime, create_clinic(runtime))
-    gone, altered = add_image(runtime, patient), add_image(runtime, patient)
+    gone, altered = create_image(runtime, patient), create_image(runtime, patient)
     runtime.store.delete(gone.original_key)
     with_checksum(runtime, altered, "0" * 64)
     report = check(runtime, repair=True)
@@ -64,7 +63,7 @@ def test_missing_original_and_bad_checksum_are_reported_not_repaired(runtime: Ru
 
 
 def test_missing_variants_are_rebuilt_by_reprocessing(runtime: Runtime) -> None:
-    image = add_image(runtime, create_patient(runtime, create_clinic(runtime)))
+    image = create_image(runtime, create_patient(runtime, create_clinic(runtime)))
     runtime.store.delete(image.variants["thumbnail"])
     report = check(runtime, repair=True)
     assert report.missing_variants == [str(image.id)]
@@ -74,7 +73,7 @@ def test_missing_variants_are_rebuilt_by_reprocessing(runtime: Runtime) -> None:
 
 
 def test_cli_exit_codes(runtime: Runtime, run_cli: Callable[..., Result]) -> None:
-    image = add_image(runtime, create_patient(runtime, create_clinic(runtime)))
+    image = create_image(runtime, create_patient(runtime, create_clinic(runtime)))
     ok = run_cli("storage", "check")
     assert ok.exit_code == 0, ok.output
     assert "agree" in ok.output

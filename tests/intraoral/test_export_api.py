@@ -7,6 +7,7 @@ import io
 import uuid
 import zipfile
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from ortholens.audit.service import Actor
+from ortholens.export.generator import GeneratedFile, store_file
+from ortholens.export.keys import result_key
 from ortholens.intraoral import service
 from ortholens.intraoral.arches_in import read_arches
-from ortholens.intraoral.export_tasks import item_names, store_download
-from ortholens.intraoral.exporting import EXPORT_JOB
-from ortholens.intraoral.keys import export_key
+from ortholens.intraoral.export_tasks import item_names
+from ortholens.intraoral.exporting import EXPORT_JOB, SCAN_EXPORT
 from ortholens.kit.db import transaction, utcnow
-from ortholens.kit.jobs import Job, JobStatus
+from ortholens.kit.jobs import Job
 from ortholens.models import (
     ActorType,
     AuditEvent,
@@ -33,12 +35,14 @@ from ortholens.models import (
     Patient,
     Role,
 )
-from ortholens.processing.meshes.export import ExportResult, export_transform
+from ortholens.processing.meshes.export import export_transform
 from ortholens.processing.meshes.readers import read_mesh_file
 from ortholens.processing.meshes.synthetic_arches import make_arch
 from ortholens.processing.meshes.types import ArchType, MeshLimits, ScannerType
 from ortholens.runtime import Runtime
-from tests.factories import create_clinic, create_patient, create_user, sign_in
+from tests.factories import create_clinic, create_patient
+from tests.fixtures.accounts import staff_headers
+from tests.fixtures.jobs import run_jobs
 
 FIRST_NAME, LAST_NAME = "Zebulon", "Quixotexport"
 
@@ -50,21 +54,6 @@ class ScanSet:
     upper: uuid.UUID
     lower: uuid.UUID
     sources: dict[str, bytes]  # arch -> the STL bytes imported
-
-
-def run_jobs(runtime: Runtime, name: str = EXPORT_JOB) -> None:
-    with runtime.session_factory() as session:
-        ids = list(
-            session.scalars(select(Job.id).where(Job.status == JobStatus.QUEUED, Job.name == name))
-        )
-    for job_id in ids:
-        runtime.queue.execute(job_id)
-
-
-def staff(client: TestClient, runtime: Runtime, clinic: Clinic, role: Role) -> dict[str, str]:
-    headers = sign_in(client, create_user(runtime, clinic, role))
-    client.cookies.clear()
-    return headers
 
 
 def import_scans(runtime: Runtime, clinic: Clinic, patient: Patient) -> ScanSet:
@@ -102,7 +91,7 @@ def scans(runtime: Runtime) -> ScanSet:
 
 @pytest.fixture
 def doctor(client: TestClient, runtime: Runtime, scans: ScanSet) -> dict[str, str]:
-    return staff(client, runtime, scans.clinic, Role.DOCTOR)
+    return staff_headers(client, runtime, scans.clinic, Role.DOCTOR)
 
 
 def request_export(
@@ -125,7 +114,7 @@ def finished_export(
     job_id = response.json()["jobId"]
     queued = client.get(f"/api/imaging/3d/exports/{job_id}", headers=headers).json()
     assert (queued["status"], queued["url"]) == ("queued", None)
-    run_jobs(runtime)
+    run_jobs(runtime, EXPORT_JOB)
     body = client.get(f"/api/imaging/3d/exports/{job_id}", headers=headers).json()
     assert body["status"] == "succeeded", body
     download = client.get(body["url"])  # signed: no sign-in needed, short-lived
@@ -238,7 +227,7 @@ def test_the_link_is_audited_and_only_for_the_clinic(
     with runtime.session_factory() as db:
         actions = list(db.scalars(select(AuditEvent.action).where(AuditEvent.target_id == job_id)))
     assert {"scan.export_request", "scan.export_create", "scan.export_download"} <= set(actions)
-    other = staff(client, runtime, create_clinic(runtime), Role.DOCTOR)
+    other = staff_headers(client, runtime, create_clinic(runtime), Role.DOCTOR)
     theirs = client.get(f"/api/imaging/3d/exports/{job_id}", headers=other)
     random = client.get(f"/api/imaging/3d/exports/{uuid.uuid4()}", headers=other)
     assert theirs.status_code == random.status_code == 404
@@ -248,7 +237,7 @@ def test_the_link_is_audited_and_only_for_the_clinic(
 def test_another_clinics_scan_is_not_found_and_nothing_is_queued(
     client: TestClient, runtime: Runtime, scans: ScanSet
 ) -> None:
-    other = staff(client, runtime, create_clinic(runtime), Role.CLINIC_ADMIN)
+    other = staff_headers(client, runtime, create_clinic(runtime), Role.CLINIC_ADMIN)
     theirs = request_export(client, other, [scans.upper])
     random = request_export(client, other, [uuid.uuid4()])
     assert theirs.status_code == random.status_code == 404
@@ -261,7 +250,7 @@ def test_roles_without_export_permission_are_refused(
     client: TestClient, runtime: Runtime, scans: ScanSet
 ) -> None:
     for role in (Role.BILLING, Role.FRONT_DESK, Role.READ_ONLY):
-        headers = staff(client, runtime, scans.clinic, role)
+        headers = staff_headers(client, runtime, scans.clinic, role)
         assert request_export(client, headers, [scans.upper]).status_code == 403, role
     with runtime.session_factory() as db:
         assert db.scalars(select(Job).where(Job.name == EXPORT_JOB)).first() is None
@@ -288,11 +277,12 @@ def test_a_scan_deleted_after_the_request_fails_the_job(
         image = db.get(Image, scans.upper)
         assert image is not None
         image.deleted_at = utcnow()
-    run_jobs(runtime)
+    run_jobs(runtime, EXPORT_JOB)
     body = client.get(f"/api/imaging/3d/exports/{job_id}", headers=doctor).json()
     assert (body["status"], body["url"]) == ("failed", None)
     assert "no longer available" in body["error"]
-    assert not list(runtime.store.iter_keys(f"{scans.clinic.id}/exports/"))
+    exports = f"{scans.clinic.id}/{scans.patient.id}/{SCAN_EXPORT.key_kind}/"
+    assert not list(runtime.store.iter_keys(exports))
 
 
 def test_bad_requests_are_refused_with_422_and_queue_nothing(
@@ -320,9 +310,11 @@ def test_a_download_spilled_to_disk_is_streamed_into_the_store_and_removed(
     spilled = tmp_path / "ortholens-export-spill"
     content = bytes(range(256)) * 5000
     spilled.write_bytes(content)
-    result = ExportResult("scans.zip", "application/zip", [], path=spilled)
-    key = export_key(uuid.uuid4(), uuid.uuid4(), "scans.zip")
-    assert store_download(runtime.store, key, result) == len(content)
+    result = GeneratedFile("scans.zip", "application/zip", path=spilled)
+    key = result_key(
+        uuid.uuid4(), uuid.uuid4(), "scan-export", uuid.uuid4(), filename="scans.zip", attempt=1
+    )
+    assert store_file(runtime.store, key, result) == len(content)
     assert runtime.store.read(key) == content
     assert not spilled.exists()
 
@@ -330,3 +322,18 @@ def test_a_download_spilled_to_disk_is_streamed_into_the_store_and_removed(
 def test_files_are_named_by_arch() -> None:
     categories = ["SCAN_UPPER", "SCAN_LOWER", "SCAN_BITE", None, "SCAN_UPPER"]
     assert item_names(categories) == ["upper", "lower", "bite", "scan-4", "upper-2"]
+
+
+def test_an_expired_export_answers_410_export_again(
+    client: TestClient, runtime: Runtime, scans: ScanSet, doctor: dict[str, str]
+) -> None:
+    body, _ = finished_export(client, runtime, doctor, [scans.upper])
+    assert body["expiresAt"] is not None
+    with transaction(runtime.session_factory) as db:
+        job = db.get(Job, uuid.UUID(body["jobId"]))
+        assert job is not None and job.finished_at is not None
+        job.finished_at -= timedelta(hours=runtime.settings.export_retention_hours)
+    expired = client.get(f"/api/imaging/3d/exports/{body['jobId']}", headers=doctor)
+    assert expired.status_code == 410
+    assert "export again" in expired.json()["detail"]
+    assert client.get(body["url"]).status_code == 410

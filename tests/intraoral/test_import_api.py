@@ -13,36 +13,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from ortholens.app import create_app
-from ortholens.kit.jobs import Job, JobStatus
 from ortholens.models import Clinic, Image, ImageStatus, Patient, PendingScan, Role, User
 from ortholens.processing.meshes.types import ArchType
 from ortholens.runtime import Runtime, build_runtime
 from tests.conftest import make_settings
 from tests.factories import create_clinic, create_patient, create_user, sign_in
+from tests.fixtures.jobs import run_jobs
 from tests.intraoral import scan_files
 from tests.processing.meshes import mesh_files
 
 
 @pytest.fixture
-def clinic(runtime: Runtime) -> Clinic:
-    return create_clinic(runtime)
-
-
-@pytest.fixture
-def doctor(runtime: Runtime, clinic: Clinic) -> User:
-    return create_user(runtime, clinic, Role.DOCTOR)
-
-
-@pytest.fixture
 def patient(runtime: Runtime, clinic: Clinic) -> Patient:
     return create_patient(runtime, clinic)
-
-
-def run_jobs(runtime: Runtime) -> None:
-    with runtime.session_factory() as db:
-        ids = list(db.scalars(select(Job.id).where(Job.status == JobStatus.QUEUED)))
-    for job_id in ids:
-        runtime.queue.execute(job_id)
 
 
 def send(
@@ -280,7 +263,8 @@ def test_roles_and_clinics(
     assert client.get(f"/api/patients/{foreign.id}/scans", headers=doctor).status_code == 404
     billing = sign_in(client, create_user(runtime, clinic, Role.BILLING))
     scan = send(client, doctor, scan_files.stl(ArchType.UPPER), "u.stl", patient).json()["scans"][0]  # type: ignore[attr-defined]
-    assert client.get(f"/api/imaging/3d/{scan['id']}/metadata", headers=billing).status_code == 200
+    # scan metadata needs imaging:3d_view (billing sees metadata of photos only)
+    assert client.get(f"/api/imaging/3d/{scan['id']}/metadata", headers=billing).status_code == 403
     assert client.get(f"/api/patients/{patient.id}/scans", headers=billing).status_code == 403
 
 
@@ -329,7 +313,10 @@ def test_the_cli_imports_a_folder_and_reports_pending_and_skipped(
     (folder / "readme.txt").write_text("not a scan")
     result = run_cli("import", "scans", folder, "--patient", patient.id)  # type: ignore[operator]
     assert result.exit_code == 0, result.output
-    assert "Imported 4 arches; 0 wait in the pending queue; 1 files skipped." in result.output
+    summary = " ".join(result.output.split())
+    assert "Imported 4 arches; 0 wait in the pending queue; 0 duplicates and 1 files skipped." in (
+        summary
+    )
     unknown = run_cli("import", "scans", folder / "set1.zip", "--clinic", clinic.id)  # type: ignore[operator]
     assert "3 wait in the pending queue" in unknown.output
     missing = run_cli("import", "scans", folder, "--patient", uuid.uuid4())  # type: ignore[operator]

@@ -15,12 +15,13 @@ from sqlalchemy import select
 
 from ortholens.app import create_app
 from ortholens.intraoral import itero
-from ortholens.kit.jobs import Job, JobStatus
+from ortholens.kit.jobs import JobStatus
 from ortholens.models import Image, ImageSource, PendingScan, Role, ScannerIntegration, User
 from ortholens.runtime import Runtime, build_runtime
 from ortholens.scanners.itero import IteroTokens
 from tests.conftest import make_settings
 from tests.factories import create_clinic, create_patient, create_user, sign_in
+from tests.fixtures.jobs import run_job
 from tests.scanners import itero_server as vendor_module
 from tests.scanners.itero_server import CLIENT_ID, CLIENT_SECRET, IteroTestServer, run_itero_server
 
@@ -97,14 +98,6 @@ def stored_tokens(runtime: Runtime, clinic_id: uuid.UUID) -> IteroTokens:
     return itero.open_tokens(
         runtime.secrets.storage_encryption_key, integration_of(runtime, clinic_id)
     )
-
-
-def run_job(runtime: Runtime, job_id: str) -> Job:
-    runtime.queue.execute(uuid.UUID(job_id))
-    with runtime.session_factory() as db:
-        job = db.get(Job, uuid.UUID(job_id))
-        assert job is not None
-        return job
 
 
 def sync(client: TestClient, headers: dict[str, str], **body: Any) -> str:

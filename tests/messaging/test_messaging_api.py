@@ -14,16 +14,6 @@ from tests.factories import create_clinic, create_patient, create_user, patient_
 
 
 @pytest.fixture
-def clinic(runtime: Runtime) -> Clinic:
-    return create_clinic(runtime)
-
-
-@pytest.fixture
-def doctor(runtime: Runtime, clinic: Clinic) -> User:
-    return create_user(runtime, clinic, Role.DOCTOR)
-
-
-@pytest.fixture
 def patient(runtime: Runtime, clinic: Clinic) -> Patient:
     return create_patient(runtime, clinic)
 

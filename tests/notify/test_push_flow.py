@@ -14,7 +14,6 @@ from sqlalchemy import select, update
 
 from ortholens.app import create_app
 from ortholens.kit.db import transaction, utcnow
-from ortholens.kit.jobs import Job, JobStatus
 from ortholens.models import Patient, PushSubscription, Role
 from ortholens.runtime import Runtime, build_runtime
 from tests.conftest import make_settings
@@ -26,6 +25,7 @@ from tests.factories import (
     patient_token,
     sign_in,
 )
+from tests.fixtures.jobs import run_jobs
 from tests.notify.push_service import (
     LocalPushService,
     decrypt,
@@ -59,23 +59,6 @@ def api(push_runtime: Runtime) -> Iterator[TestClient]:
         yield client
 
 
-def run_jobs(runtime: Runtime) -> list[Job]:
-    """Run queued jobs until none are left (a push fans out into one job per device)."""
-    ran: list[Job] = []
-    for _ in range(5):
-        with runtime.session_factory() as db:
-            # Retries wait for their backoff; a test does not.
-            db.execute(update(Job).where(Job.status == JobStatus.QUEUED).values(run_after=None))
-            db.commit()
-            queued = list(db.scalars(select(Job).where(Job.status == JobStatus.QUEUED)))
-        if not queued:
-            break
-        for job in queued:
-            runtime.queue.execute(job.id)
-            ran.append(job)
-    return ran
-
-
 def subscribe(api: TestClient, headers: dict[str, str], target: object) -> dict[str, object]:
     body = {"endpoint": target.endpoint, "keys": {"p256dh": target.p256dh, "auth": target.auth}}  # type: ignore[attr-defined]
     response = api.post("/api/patient/push/subscribe", headers=headers, json=body)
@@ -101,7 +84,8 @@ def test_a_review_reaches_every_device_of_the_patient_encrypted(
         api.post(f"/api/tagging/sessions/{scan.id}/tags", headers=doctor, json=TAGS).status_code
         == 201
     )
-    run_jobs(push_runtime)
+    # Several rounds: the review's job fans out into one push job per device. Retries run at once.
+    run_jobs(push_runtime, rounds=5, ignore_backoff=True)
     assert len(push_service.received) == 2
     by_endpoint = {push.subscription_id: push for push in push_service.received}
     for subscriber, name in ((phone, "phone"), (tablet, "tablet")):
@@ -133,7 +117,7 @@ def test_a_gone_subscription_is_pruned_and_a_failing_one_retried(
         headers=doctor,
         json={"patientId": str(patient.id), "subject": "Elastics", "content": "Please wear them"},
     ).json()
-    run_jobs(push_runtime)
+    run_jobs(push_runtime, rounds=5, ignore_backoff=True)
     with push_runtime.session_factory() as db:
         endpoints = set(db.scalars(select(PushSubscription.endpoint)))
     assert endpoints == {flaky.target.endpoint}
@@ -147,7 +131,7 @@ def test_a_gone_subscription_is_pruned_and_a_failing_one_retried(
     api.post(
         "/api/patient/messages", headers=headers, json={"threadId": thread["id"], "content": "ok"}
     )
-    run_jobs(push_runtime)
+    run_jobs(push_runtime, rounds=5, ignore_backoff=True)
     assert len(push_service.received) == count
 
 
@@ -203,7 +187,7 @@ def test_due_patients_are_reminded_at_most_once_a_day(
             from ortholens.kit.jobs import request_job
 
             request_job(db, "notify.scan_reminders", {"force": True})
-        run_jobs(push_runtime)
+        run_jobs(push_runtime, rounds=5, ignore_backoff=True)
 
     remind()
     assert [p.subscription_id for p in push_service.received] == [str(due.id)]

@@ -82,7 +82,9 @@ def test_five_failures_block_the_account_whether_or_not_it_exists(
 
 def test_refresh_with_the_cookie_rotates_the_token(client: TestClient, grace: Patient) -> None:
     first = _login(client).json()
-    response = client.post("/api/patient-auth/refresh")
+    assert client.post("/api/patient-auth/refresh").status_code == 403  # no CSRF echo
+    csrf = {"X-CSRF-Token": first["csrfToken"]}
+    response = client.post("/api/patient-auth/refresh", headers=csrf)
     assert response.status_code == 200, response.text
     assert response.json()["refreshToken"] != first["refreshToken"]
 

@@ -11,32 +11,7 @@ from PIL import Image
 
 from ortholens.kit.errors import InvalidInput
 from ortholens.processing.quality import QualityThresholds, score_quality
-
-
-def scene(seed: int = 0, width: int = 1600, height: int = 1200) -> np.ndarray:
-    """A photo-like RGB scene: lit gradient, many sharp-edged shapes, mild sensor noise."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    image = np.zeros((height, width, 3), np.float32)
-    for channel in range(3):
-        image[..., channel] = (
-            90 + 60 * (x / width) * rng.uniform(0.5, 1) + 40 * (y / height) * rng.uniform(0.5, 1)
-        )
-    canvas = image.astype(np.uint8)
-    unit = width / 1600
-    for _ in range(80):
-        color = tuple(int(v) for v in rng.integers(30, 230, 3))
-        cx, cy = int(rng.integers(0, width)), int(rng.integers(0, height))
-        if rng.random() < 0.5:
-            axes = (int(rng.integers(10, 150) * unit), int(rng.integers(10, 150) * unit))
-            cv2.ellipse(
-                canvas, (cx, cy), axes, float(rng.uniform(0, 180)), 0, 360, color, -1, cv2.LINE_AA
-            )
-        else:
-            corner = (cx + int(rng.integers(5, 200) * unit), cy + int(rng.integers(5, 200) * unit))
-            cv2.rectangle(canvas, (cx, cy), corner, color, -1, cv2.LINE_AA)
-    noise = rng.normal(0, 2.0, canvas.shape)
-    return np.clip(canvas + noise, 0, 255).astype(np.uint8)
+from tests.fixtures.photos import scene
 
 
 def blurred(image: np.ndarray, sigma: float) -> np.ndarray:

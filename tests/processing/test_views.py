@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
+
 import cv2
 import numpy as np
 import pytest
+from PIL import Image as PILImage
 
+from ortholens.image.tasks import derive_photo
 from ortholens.kit.errors import InvalidInput
+from ortholens.processing.photo_masks import yellowness
 from ortholens.processing.views import ViewCategory, ViewCode, classify_view
+from tests.fixtures.photos import scene
 from tests.processing import view_samples
 from tests.processing.measure_view_accuracy import measure
-from tests.processing.test_quality import scene
 
 # Accuracy floors per class on the seeded synthetic set (12 per class). Measured: 100% for the
 # radiograph and intraoral classes, 90-97% for the drawn faces (see measure_view_accuracy.py).
@@ -78,7 +83,9 @@ def test_intraoral_scene_is_not_extraoral_even_when_the_face_cascade_fires() -> 
         assert suggestion.scores[ViewCode.EV19] < 0.45
 
 
-def test_mouth_without_a_recognisable_arrangement_keeps_only_the_category() -> None:
+def test_gum_and_tooth_colours_without_an_arch_or_row_get_nothing_but_a_reason() -> None:
+    # Scattered bright spots on red (a fundus photo, a red cup) have a mouth's colours but not
+    # its arrangement: neither a view nor the intraoral category is claimed.
     rng = np.random.default_rng(5)
     image = view_samples._soft_background(rng, 1200, 900)
     for _ in range(25):
@@ -86,13 +93,84 @@ def test_mouth_without_a_recognisable_arrangement_keeps_only_the_category() -> N
         view_samples._tooth_shape(image, centre, (60, 70), 0, view_samples._tooth(rng))
     suggestion = classify_view(image)
     assert suggestion.view is None
-    assert suggestion.category is ViewCategory.INTRAORAL
+    assert suggestion.category is None
+    assert suggestion.reason is not None and "no arch or row" in suggestion.reason
 
 
 def test_flat_image_gets_nothing() -> None:
     suggestion = classify_view(np.full((600, 800, 3), 128, np.uint8))
     assert suggestion.view is None
     assert suggestion.category is None
+    assert (
+        suggestion.reason
+        == "no face, radiograph or mouth recognised: too little gum or lip colour for a photo of the mouth"
+    )
+
+
+@pytest.mark.parametrize("view", view_samples.SAMPLED_VIEWS)
+def test_a_suggested_view_carries_no_reason(view: ViewCode) -> None:
+    assert classify_view(sample(view)).reason is None
+
+
+def _ivory_samples(view: ViewCode, count: int) -> list[np.ndarray]:
+    """The first `count` generated samples whose drawn teeth are ivory.
+
+    The generator's random per-channel gains turn the teeth of some samples bluish-white or
+    green-white (OpenCV hue past 35, yellow being 30), which real enamel never is; against white
+    plastic those samples test nothing real.
+    """
+    found = []
+    for seed in range(20):
+        image = sample(view, seed)
+        hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
+        enamel = (hsv[..., 1] < 90) & (hsv[..., 2] > 135)
+        yellow = float(np.median(yellowness(image)[enamel])) >= 6.0
+        if yellow and float(np.median(hsv[..., 0][enamel])) <= 35:
+            found.append(image)
+        if len(found) == count:
+            return found
+    raise AssertionError(f"the generator drew no ivory teeth for {view}")
+
+
+@pytest.mark.parametrize(
+    "view", [ViewCode.IV07, ViewCode.IV01, ViewCode.IV18, ViewCode.IV25, ViewCode.IV27]
+)
+def test_cheek_retractors_along_the_edges_do_not_hide_the_view(view: ViewCode) -> None:
+    for image in _ivory_samples(view, 3):
+        assert classify_view(image).view is view
+        assert classify_view(view_samples.with_retractors(image)).view is view
+
+
+@pytest.mark.parametrize("gains", [(1.1, 1.0, 0.88), (0.9, 1.0, 1.12), (0.55, 0.55, 0.55)])
+@pytest.mark.parametrize("view", [ViewCode.IV07, ViewCode.IV18, ViewCode.IV25])
+def test_colour_casts_and_under_exposure_keep_the_view(
+    view: ViewCode, gains: tuple[float, float, float]
+) -> None:
+    # Warm and cool white balance and a dark photo: the white patch and exposure correction
+    # bring the highlights back to neutral white before the colour masks are applied.
+    image = view_samples.with_retractors(_ivory_samples(view, 1)[0])
+    # Exposed a little lower first, so the cast clips no channel (a clipped channel has lost the
+    # cast's colour, and no white patch can bring it back).
+    shifted = np.clip(image.astype(np.float32) * np.array(gains, np.float32) * 0.9, 0, 255)
+    assert classify_view(shifted.astype(np.uint8)).view is view
+
+
+def _row_of_teeth_squeezed_on_one_side(squeeze: float) -> np.ndarray:
+    """A frontal row whose left half is narrowed by `squeeze`: between frontal and buccal."""
+    image = view_samples.intraoral_frontal(np.random.default_rng(3), 1200, 900)
+    height, width = image.shape[:2]
+    left = cv2.resize(image[:, : width // 2], (int(width / 2 / squeeze), height))
+    right = cv2.resize(image[:, width // 2 :], (width - left.shape[1], height))
+    return np.concatenate([left, right], axis=1)
+
+
+def test_a_row_between_frontal_and_buccal_is_left_for_a_person_with_the_reason() -> None:
+    balanced = classify_view(_row_of_teeth_squeezed_on_one_side(1.0))
+    between = classify_view(_row_of_teeth_squeezed_on_one_side(1.2))
+    assert balanced.view is ViewCode.IV07
+    assert between.view is None
+    assert between.category is ViewCategory.INTRAORAL
+    assert between.reason is not None and "between frontal and buccal" in between.reason
 
 
 def test_scores_cover_every_code_and_are_deterministic() -> None:
@@ -131,3 +209,16 @@ def test_a_portrait_on_a_light_backdrop_is_not_called_intraoral() -> None:
         suggestion = classify_view(cv2.rotate(face, cv2.ROTATE_90_CLOCKWISE))
         assert suggestion.category is not ViewCategory.INTRAORAL
         assert suggestion.scores[ViewCode.IV25] == suggestion.scores[ViewCode.IV07] == 0.0
+
+
+def test_the_reason_for_an_unset_view_reaches_the_stored_analysis() -> None:
+    buffer = io.BytesIO()
+    PILImage.fromarray(np.full((600, 800, 3), 128, np.uint8)).save(buffer, "JPEG")
+    analysis = derive_photo(buffer.getvalue()).analysis
+    assert analysis["view"] is None
+    assert analysis["view_reason"].startswith("no face, radiograph or mouth recognised")
+    suggested = io.BytesIO()
+    PILImage.fromarray(sample(ViewCode.IV25)).save(suggested, "JPEG", quality=92)
+    analysis = derive_photo(suggested.getvalue()).analysis
+    assert analysis["view"] == "IV25"
+    assert analysis["view_reason"] is None

@@ -285,3 +285,31 @@ def drawn_face(rng: np.random.Generator, width: int, height: int, *, smile: bool
         )
         cv2.line(image, (cx - int(fw * 0.3), my), (cx + int(fw * 0.3), my), (90, 40, 45), 4)
     return cv2.GaussianBlur(image, (0, 0), float(rng.uniform(4, 7)))
+
+
+def with_retractors(image: np.ndarray) -> np.ndarray:
+    """The photo with two cheek retractors entering from the top and bottom edges.
+
+    Real retractors are white or clear plastic, as bright as enamel but greyer than ivory teeth
+    (CIELAB b* - a* lower by 6..20 on the real photos, the plastic itself near neutral), so the
+    plastic is drawn a little darker than the teeth, neutral and a little pink, and at least 12
+    below the teeth in b*; the lower one overlaps the lower teeth a little.
+    """
+    out = image.copy()
+    height, width = out.shape[:2]
+    hsv = cv2.cvtColor(out, cv2.COLOR_RGB2HSV)
+    enamel = out[(hsv[..., 1] < 90) & (hsv[..., 2] > 135)]
+    lab = cv2.cvtColor(np.median(enamel, axis=0).astype(np.uint8)[None, None], cv2.COLOR_RGB2LAB)
+    lab = lab.astype(np.int16)
+    # Neutral, slightly pink (lips through clear plastic), and always 12 below the teeth in b*.
+    lab[..., 2] = np.minimum(lab[..., 2] - 12, 128)
+    lab[..., 1] = 131
+    lab[..., 0] -= (
+        20  # in the flash's fall-off: real retractors measure L* 185..205, teeth 210..230
+    )
+    plastic_pixel = cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+    plastic = tuple(int(c) for c in plastic_pixel[0, 0])
+    axes = (int(width * 0.6), int(height * 0.2))
+    cv2.ellipse(out, (width // 2, -int(height * 0.05)), axes, 0, 0, 360, plastic, -1)
+    cv2.ellipse(out, (width // 2, int(height * 1.05)), axes, 0, 0, 360, plastic, -1)
+    return out

@@ -220,3 +220,24 @@ def test_same_photos_give_the_same_suggestion() -> None:
 def test_settings_out_of_range_are_refused() -> None:
     with pytest.raises(ConfigurationError, match="min_usable"):
         LocalProvider(min_photos=3, min_usable=4)
+
+
+# The rationale in words a doctor would write: a finding of nothing says "no ...", never "on up
+# to 0% of the teeth".
+
+
+def test_clean_teeth_say_no_plaque_instead_of_up_to_zero_percent() -> None:
+    suggestion = LocalProvider().suggest(_session(*(_mouth(seed) for seed in range(5))))
+    assert "0%" not in suggestion.rationale
+    assert "No plaque-like yellow on the teeth" in suggestion.rationale
+    assert "no deep-red gum on the gums" in suggestion.rationale
+
+
+def test_a_finding_keeps_its_share_and_photo() -> None:
+    photos = [_mouth(seed, plaque_band=0.15) for seed in range(5)]
+    photos[1] = _mouth(1, gum=INFLAMED_GUM, plaque_band=0.15)
+    rationale = LocalProvider().suggest(_session(*photos)).rationale
+    assert "Plaque-like yellow on up to " in rationale
+    assert "% of the teeth (photo " in rationale
+    assert "deep-red gum on up to " in rationale
+    assert "% of the gums (photo 2 (IV01))" in rationale

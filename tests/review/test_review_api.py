@@ -31,16 +31,6 @@ from tests.review.messages_api_server import error_reply, running_messages_api, 
 TAGS = {"overallTracking": 2, "oralHygiene": 1, "detailTags": ["ELASTICS_NOT_WORN"]}
 
 
-@pytest.fixture
-def clinic(runtime: Runtime) -> Clinic:
-    return create_clinic(runtime)
-
-
-@pytest.fixture
-def doctor(runtime: Runtime, clinic: Clinic) -> User:
-    return create_user(runtime, clinic, Role.DOCTOR)
-
-
 def new_session(
     runtime: Runtime, clinic: Clinic, days_ago: float = 0, photos: int = 5
 ) -> ScanSession:
@@ -143,8 +133,9 @@ def test_submitting_tags_reviews_the_session_once(
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ({**TAGS, "overallTracking": 4}, "Overall tracking"),
-        ({**TAGS, "oralHygiene": 0}, "Oral hygiene"),
+        # declared in the schema (1 to 3): refused by validation, which names the field
+        ({**TAGS, "overallTracking": 4}, "overallTracking"),
+        ({**TAGS, "oralHygiene": 0}, "oralHygiene"),
         ({**TAGS, "detailTags": ["NOT_A_TAG"]}, "Unknown detail tag"),
         ({**TAGS, "aiSuggested": True}, "no AI suggestion"),
     ],
@@ -162,7 +153,7 @@ def test_an_invalid_tag_set_is_refused_and_changes_nothing(
         f"/api/tagging/sessions/{scan.id}/tags", headers=sign_in(client, doctor), json=body
     )
     assert response.status_code == 422
-    assert fragment in response.json()["detail"]
+    assert fragment in response.text  # the detail, or the field named in `errors`
     with runtime.session_factory() as db:
         assert db.scalars(select(TagSet)).all() == []
         assert db.get(ScanSession, scan.id).status.value == "PENDING"  # type: ignore[union-attr]

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from ortholens.models import Image, ImageSource, Patient, Role
 from ortholens.runtime import Runtime
-from tests.factories import create_clinic, create_consent, create_patient, create_user, sign_in
-from tests.upload.test_upload_flow import jpeg
+from tests.factories import create_clinic, create_consent, create_patient
+from tests.fixtures.accounts import staff_headers_for
+from tests.fixtures.photos import jpeg
 
 
 @pytest.fixture
@@ -21,18 +22,6 @@ def patient(runtime: Runtime) -> Patient:
     patient = create_patient(runtime, create_clinic(runtime))
     create_consent(runtime, patient)
     return patient
-
-
-def staff(
-    client: TestClient, runtime: Runtime, patient: Patient, role: Role = Role.CLINICAL_STAFF
-) -> dict[str, str]:
-    from ortholens.models import Clinic
-
-    with runtime.session_factory() as session:
-        clinic = session.get(Clinic, patient.clinic_id)
-    headers = sign_in(client, create_user(runtime, clinic, role))
-    client.cookies.clear()
-    return headers
 
 
 def count_images(runtime: Runtime) -> int:
@@ -43,7 +32,7 @@ def count_images(runtime: Runtime) -> int:
 def test_many_photos_at_once_with_a_duplicate_reported(
     client: TestClient, runtime: Runtime, patient: Patient
 ) -> None:
-    headers = staff(client, runtime, patient)
+    headers = staff_headers_for(client, runtime, patient, Role.CLINICAL_STAFF)
     files = [("files", (f"p{i}.jpg", jpeg(i), "image/jpeg")) for i in range(3)]
     files.append(("files", ("again.jpg", jpeg(0), "image/jpeg")))
     response = client.post(f"/api/patients/{patient.id}/images", headers=headers, files=files)
@@ -57,7 +46,7 @@ def test_many_photos_at_once_with_a_duplicate_reported(
 def test_one_bad_file_refuses_the_whole_request_and_leaves_nothing(
     client: TestClient, runtime: Runtime, patient: Patient
 ) -> None:
-    headers = staff(client, runtime, patient)
+    headers = staff_headers_for(client, runtime, patient, Role.CLINICAL_STAFF)
     files = [
         ("files", ("good.jpg", jpeg(1), "image/jpeg")),
         ("files", ("notes.jpg", b"just some text, not a photo", "image/jpeg")),
@@ -75,13 +64,13 @@ def test_front_desk_may_upload_photos_billing_may_not(
     files = [("files", ("p.jpg", jpeg(2), "image/jpeg"))]
     desk = client.post(
         f"/api/patients/{patient.id}/images",
-        headers=staff(client, runtime, patient, Role.FRONT_DESK),
+        headers=staff_headers_for(client, runtime, patient, Role.FRONT_DESK),
         files=files,
     )
     assert desk.status_code == 201
     billing = client.post(
         f"/api/patients/{patient.id}/images",
-        headers=staff(client, runtime, patient, Role.BILLING),
+        headers=staff_headers_for(client, runtime, patient, Role.BILLING),
         files=files,
     )
     assert billing.status_code == 403

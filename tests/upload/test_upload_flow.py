@@ -7,7 +7,6 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,15 +19,9 @@ from ortholens.models import Image, ImageStatus, Patient
 from ortholens.runtime import Runtime
 from ortholens.upload.service import clean_stale_uploads
 from tests.factories import create_clinic, create_consent, create_patient, patient_token
-
-
-def jpeg(seed: int = 0, size: tuple[int, int] = (1200, 900)) -> bytes:
-    image = PILImage.new("RGB", size, (200, 80 + seed % 100, 90))
-    for x in range(0, size[0], 40):
-        image.paste((255, 255, 255), (x, size[1] // 3, x + 20, size[1] // 3 + 60))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=90)
-    return out.getvalue()
+from tests.fixtures.jobs import run_jobs
+from tests.fixtures.photos import jpeg
+from tests.fixtures.uploads import put, upload
 
 
 @pytest.fixture
@@ -36,15 +29,6 @@ def patient(runtime: Runtime) -> Patient:
     patient = create_patient(runtime, create_clinic(runtime))
     create_consent(runtime, patient)
     return patient
-
-
-def put(
-    client: TestClient, target: dict[str, object], data: bytes, content_type: str = "image/jpeg"
-) -> int:
-    url = urlsplit(str(target["url"]))
-    return client.put(
-        f"{url.path}?{url.query}", content=data, headers={"Content-Type": content_type}
-    ).status_code
 
 
 def new_upload(
@@ -55,31 +39,6 @@ def new_upload(
     body = {"sessionId": scan["id"], **({"imageType": image_type} if image_type else {})}
     target = client.post("/api/patient/scans/upload-url", headers=headers, json=body).json()
     return scan, target
-
-
-def upload(
-    client: TestClient, headers: dict[str, str], session_id: str, image_type: str, data: bytes
-) -> dict[str, object]:
-    target = client.post(
-        "/api/patient/scans/upload-url",
-        headers=headers,
-        json={"sessionId": session_id, "imageType": image_type},
-    ).json()
-    assert put(client, target, data) == 201
-    confirmed = client.post(
-        "/api/patient/scans/upload/confirm",
-        headers=headers,
-        json={"sessionId": session_id, "imageType": image_type, "key": target["key"]},
-    )
-    assert confirmed.status_code == 200, confirmed.text
-    return dict(confirmed.json())
-
-
-def run_jobs(runtime: Runtime) -> None:
-    with runtime.session_factory() as session:
-        ids = list(session.scalars(select(Job.id)))
-    for job_id in ids:
-        runtime.queue.execute(job_id)
 
 
 def test_a_scan_session_from_start_to_processed_photos(
@@ -279,16 +238,13 @@ def test_a_retake_replaces_the_earlier_photo_of_that_view(
 
 
 def test_an_image_whose_processing_gives_up_is_marked_failed(
-    client: TestClient, runtime: Runtime, patient: Patient, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, runtime: Runtime, patient: Patient
 ) -> None:
-    from ortholens.image import tasks
+    from ortholens.runtime import DecodeSteps
+    from tests.kit.isolation_decoders import library_error
 
-    def broken(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("decoder crashed")
-
-    monkeypatch.setattr(
-        tasks, "make_variants", broken
-    )  # a library failure we cannot provoke otherwise
+    # A library failure we cannot provoke otherwise, through the runtime's decoder seam.
+    runtime.decode_steps = DecodeSteps(photo=library_error)  # type: ignore[arg-type]
     headers = patient_token(runtime, patient)
     scan = client.post("/api/patient/scans/sessions", headers=headers).json()
     confirmed = upload(client, headers, scan["id"], "LEFT", jpeg(3))
@@ -308,13 +264,12 @@ def test_an_image_whose_processing_gives_up_is_marked_failed(
 def test_an_expired_upload_url_is_refused(
     tmp_path: Path, database_url: str, patient: Patient
 ) -> None:
-    import time
-
     from ortholens.app import create_app
     from ortholens.runtime import build_runtime
     from tests.conftest import make_settings
 
-    runtime = build_runtime(make_settings(tmp_path, database_url, signed_url_seconds=1))
+    # A negative lifetime: every link this runtime signs expired a minute before it was handed out.
+    runtime = build_runtime(make_settings(tmp_path, database_url, signed_url_seconds=-60))
     try:
         with TestClient(create_app(runtime), base_url="https://testserver") as client:
             headers = patient_token(runtime, patient)
@@ -324,7 +279,6 @@ def test_an_expired_upload_url_is_refused(
                 headers=headers,
                 json={"sessionId": scan["id"], "imageType": "FRONTAL"},
             ).json()
-            time.sleep(2.1)  # let the one-second link lapse (no timing is asserted)
             assert put(client, target, jpeg()) == 403
             assert runtime.store.head(str(target["key"])) is None
     finally:

@@ -2,6 +2,7 @@
 
     live_socket -> live_settings -> live_runtime -> live_server (base URL)
     browser (session) -> page (function; watches console errors and failed requests)
+                      -> phone (the same, in a phone-sized context of its own)
 
 The app runs under uvicorn in a background thread on 127.0.0.1 and a free port, on SQLite only
 (one browser run per test is enough; the per-backend suites cover the database). Override
@@ -186,6 +187,21 @@ def page(browser: Any) -> Iterator[WatchedPage]:
     context.close()
 
 
+PHONE = {"width": 390, "height": 844}  # CSS pixels: a common phone's screen
+
+
+@pytest.fixture
+def phone(browser: Any, live_server: str) -> Iterator[WatchedPage]:
+    """The patient's phone: its own browser context (no staff cookies), a phone-sized screen."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context.add_init_script(_RECORD_CSP_VIOLATIONS)
+    watched = WatchedPage(context.new_page())
+    # Longer than `page`: the patient's steps wait on uploads the staff pages do not.
+    watched.page.set_default_timeout(15_000)
+    yield watched
+    context.close()
+
+
 @pytest.fixture
 def screenshot_dir(tmp_path: Path) -> Path:
     """Where a test saves its screenshots (pytest's tmp_path, kept for the last few runs)."""
@@ -230,6 +246,21 @@ def clinic_admin(live_runtime: Runtime) -> Any:
     return create_user(
         live_runtime, create_clinic(live_runtime, "Bright Smiles"), Role.CLINIC_ADMIN
     )
+
+
+@pytest.fixture
+def live_doctor(live_runtime: Runtime) -> Any:
+    """Dr. Jonas Weber, a doctor of a new clinic on the live server's database."""
+    from ortholens.kit.db import transaction
+    from ortholens.models import Role, User
+    from tests.factories import create_clinic, create_user
+
+    user = create_user(live_runtime, create_clinic(live_runtime, "Bright Smiles"), Role.DOCTOR)
+    with transaction(live_runtime.session_factory) as session:
+        row = session.get(User, user.id)
+        assert row is not None
+        row.full_name = "Dr. Jonas Weber"
+    return user
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from urllib.parse import quote
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
 from sqlalchemy import func, select
 
 from ortholens.auth import mfa
@@ -22,46 +21,13 @@ from ortholens.kit.db import transaction, utcnow
 from ortholens.models import AuditEvent, Clinic, Consent, Patient, Role, User
 from ortholens.runtime import Runtime
 from tests.factories import PASSWORD, create_clinic, create_patient, create_user
+from tests.fixtures.pages import csrf, get, login, post_form, signed_in
 
 PATIENT_PASSWORD = "brushing twice a day"
 STAFF_PAGES = ["/", "/system", "/patients", "/patients/new", "/staff", "/audit", "/account"]
 
 
 # ---- Helpers -------------------------------------------------------------------------------------
-
-
-def csrf(client: TestClient) -> str:
-    """The CSRF token a page would embed (a first visit to a form page mints it)."""
-    if CSRF_COOKIE not in client.cookies:
-        client.get("/login")
-    return client.cookies[CSRF_COOKIE]
-
-
-def post_form(
-    client: TestClient, path: str, data: dict[str, str] | None = None, *, token: bool = True
-) -> Response:
-    fields = dict(data or {})
-    if token:
-        fields["csrf_token"] = csrf(client)
-    return client.post(path, data=fields, follow_redirects=False)
-
-
-def login(client: TestClient, user: User, *, next_path: str = "", code: str = "") -> Response:
-    return post_form(
-        client,
-        "/login",
-        {"email": user.email, "password": PASSWORD, "next": next_path, "code": code},
-    )
-
-
-def signed_in(client: TestClient, user: User) -> TestClient:
-    response = login(client, user)
-    assert response.status_code == 303, response.text
-    return client
-
-
-def get(client: TestClient, path: str, **headers: str) -> Response:
-    return client.get(path, headers=headers, follow_redirects=False)
 
 
 def hidden(html: str, name: str) -> str:
@@ -90,16 +56,6 @@ def require_mfa(runtime: Runtime, clinic: Clinic) -> None:
         row = session.get(Clinic, clinic.id)
         assert row is not None
         row.settings = {**row.settings, "require_mfa": True}
-
-
-@pytest.fixture
-def clinic(runtime: Runtime) -> Clinic:
-    return create_clinic(runtime, "Bright Smiles")
-
-
-@pytest.fixture
-def doctor(runtime: Runtime, clinic: Clinic) -> User:
-    return create_user(runtime, clinic, Role.DOCTOR)
 
 
 @pytest.fixture

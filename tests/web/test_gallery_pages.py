@@ -21,7 +21,10 @@ from tests.factories import (
     patient_token,
     sign_in,
 )
-from tests.upload.test_upload_flow import jpeg, run_jobs, upload
+from tests.fixtures.accounts import staff_headers_for
+from tests.fixtures.jobs import run_jobs
+from tests.fixtures.photos import jpeg
+from tests.fixtures.uploads import upload
 
 SIGNED_IMG = re.compile(r'<img class="photo-card__img" src="([^"]+)"[^>]*loading="lazy"')
 
@@ -47,23 +50,10 @@ def photos(client: TestClient, runtime: Runtime, patient: Patient) -> dict[str, 
     return ids | {"session": scan["id"]}
 
 
-def staff(client: TestClient, runtime: Runtime, patient: Patient, role: Role) -> dict[str, str]:
-    with runtime.session_factory() as session:
-        clinic_id = session.get(Patient, patient.id).clinic_id  # type: ignore[union-attr]
-    from ortholens.models import Clinic
-
-    with runtime.session_factory() as session:
-        clinic = session.get(Clinic, clinic_id)
-        assert clinic is not None
-    headers = sign_in(client, create_user(runtime, clinic, role))
-    client.cookies.clear()
-    return headers
-
-
 def test_a_doctor_sees_the_thumbnails_and_the_detail(
     client: TestClient, runtime: Runtime, patient: Patient, photos: dict[str, str]
 ) -> None:
-    doctor = staff(client, runtime, patient, Role.DOCTOR)
+    doctor = staff_headers_for(client, runtime, patient, Role.DOCTOR)
 
     record = client.get(f"/patients/{patient.id}", headers=doctor)
     assert record.status_code == 200
@@ -110,7 +100,7 @@ def test_load_more_pages_with_a_cursor(
     from ortholens.web import photos as photo_pages
 
     monkeypatch.setattr(photo_pages, "PAGE_SIZE", 2)
-    doctor = staff(client, runtime, patient, Role.DOCTOR)
+    doctor = staff_headers_for(client, runtime, patient, Role.DOCTOR)
     first = client.get(f"/patients/{patient.id}/photos", headers=doctor)
     assert len(SIGNED_IMG.findall(first.text)) == 2
     more = re.search(r'hx-get="([^"]+cursor=[^"]+)"', first.text)
@@ -125,7 +115,7 @@ def test_load_more_pages_with_a_cursor(
 def test_billing_sees_metadata_without_images(
     client: TestClient, runtime: Runtime, patient: Patient, photos: dict[str, str]
 ) -> None:
-    billing = staff(client, runtime, patient, Role.BILLING)
+    billing = staff_headers_for(client, runtime, patient, Role.BILLING)
     page = client.get(f"/patients/{patient.id}/photos", headers=billing)
     assert page.status_code == 200, page.text
     assert SIGNED_IMG.findall(page.text) == []
@@ -141,7 +131,7 @@ def test_billing_sees_metadata_without_images(
 def test_a_clinic_admin_soft_deletes_an_image(
     client: TestClient, runtime: Runtime, patient: Patient, photos: dict[str, str]
 ) -> None:
-    admin = staff(client, runtime, patient, Role.CLINIC_ADMIN)
+    admin = staff_headers_for(client, runtime, patient, Role.CLINIC_ADMIN)
     detail = client.get(f"/patients/{patient.id}/photos/{photos['RIGHT']}", headers=admin)
     assert ">Delete<" in detail.text
     deleted = client.post(

@@ -11,22 +11,21 @@ and opens the conversation. No console error, failed request or CSP violation on
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from ortholens.kit.db import transaction
-from ortholens.models import Clinic, Patient, Role, ScanSession, ScanSessionStatus, TagSet, User
-from ortholens.review.vocabulary import OralHygiene
+from ortholens.models import Clinic, Patient, ScanSession, ScanSessionStatus, TagSet, User
+from ortholens.review.vocabulary import OralHygiene, OverallTracking
 from ortholens.runtime import Runtime
-from tests.factories import PASSWORD, create_clinic, create_patient, create_user
-from tests.upload.test_upload_flow import jpeg, run_jobs
+from ortholens.web.portal import PATIENT_HYGIENE, PATIENT_TRACKING
+from tests.factories import PASSWORD, create_patient
+from tests.fixtures.jobs import run_jobs
+from tests.fixtures.photos import jpeg
 from tests.web.conftest import (
-    _RECORD_CSP_VIOLATIONS,
+    PHONE,
     WatchedPage,
     sign_in_through_form,
     wait_for_js,
@@ -34,32 +33,10 @@ from tests.web.conftest import (
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 PATIENT_EMAIL = "ana.silva@example.com"
 PATIENT_PASSWORD = "brushing twice a day"
 VIEWS = ["FRONTAL", "RIGHT", "LEFT", "UPPER", "LOWER"]
 MESSAGE = "Great progress, Ana. Keep wearing the aligners 22 hours a day."
-
-
-@pytest.fixture
-def phone(browser: Any, live_server: str) -> Iterator[WatchedPage]:
-    """The patient's phone: its own browser context (no staff cookies), a phone-sized screen."""
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    context.add_init_script(_RECORD_CSP_VIOLATIONS)
-    watched = WatchedPage(context.new_page())
-    watched.page.set_default_timeout(15_000)
-    yield watched
-    context.close()
-
-
-@pytest.fixture
-def doctor(live_runtime: Runtime) -> User:
-    user = create_user(live_runtime, create_clinic(live_runtime, "Bright Smiles"), Role.DOCTOR)
-    with transaction(live_runtime.session_factory) as session:
-        row = session.get(User, user.id)
-        assert row is not None
-        row.full_name = "Dr. Jonas Weber"
-    return user
 
 
 def clean(page: WatchedPage) -> None:
@@ -124,18 +101,18 @@ def test_photos_review_message_and_back_to_the_patient(
     phone: WatchedPage,
     live_server: str,
     live_runtime: Runtime,
-    doctor: User,
+    live_doctor: User,
     screenshot_dir: Path,
 ) -> None:
     with live_runtime.session_factory() as session:
-        clinic = session.get(Clinic, doctor.clinic_id)
+        clinic = session.get(Clinic, live_doctor.clinic_id)
         assert clinic is not None
     patient = create_patient(
         live_runtime, clinic, first_name="Ana", last_name="Silva", date_of_birth=date(1994, 3, 4)
     )
 
     # The doctor records the consent and invites Ana; she registers and sends her photos.
-    sign_in_through_form(page, live_server, doctor.email, PASSWORD)
+    sign_in_through_form(page, live_server, live_doctor.email, PASSWORD)
     invite_url = invite(page, live_server, patient)
     register_and_send_photos(phone, live_server, invite_url, screenshot_dir)
     run_jobs(live_runtime)  # the live server runs no worker: process the photos here
@@ -226,8 +203,10 @@ def test_photos_review_message_and_back_to_the_patient(
     phone.goto(f"{live_server}/home")
     assert phone.url == f"{live_server}/portal"
     review = phone.get_by_test_id("review-result")
-    assert review.get_by_text("On track (GO)").is_visible()
-    assert review.get_by_text(hygiene.label, exact=True).is_visible()
+    # In the patient's words, not the clinician's ("On track (GO)").
+    assert review.get_by_text(PATIENT_TRACKING[OverallTracking.ON_TRACK]).is_visible()
+    assert review.get_by_text(PATIENT_HYGIENE[hygiene], exact=True).is_visible()
+    assert "(GO)" not in review.inner_text()
     assert phone.get_by_test_id("unread-total").inner_text() == "1"
     assert phone.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
     phone.screenshot(path=screenshot_dir / "phone-home-reviewed.png", full_page=True)

@@ -30,17 +30,11 @@ from tests.factories import (
     create_consent,
     create_patient,
     create_scan_session,
-    create_user,
     patient_token,
-    sign_in,
 )
+from tests.fixtures.accounts import staff_headers
 
 COMPARE_IMG = re.compile(r'<img class="compare__img" src="([^"]+)"')
-
-
-@pytest.fixture
-def clinic(runtime: Runtime) -> Clinic:
-    return create_clinic(runtime, "Bright Smiles")
 
 
 @pytest.fixture
@@ -65,19 +59,6 @@ def sessions(runtime: Runtime, patient: Patient) -> tuple[ScanSession, ScanSessi
         row.reviewed_at = utcnow() - timedelta(days=13)
     current = create_scan_session(runtime, patient)
     return previous, current
-
-
-@pytest.fixture
-def doctor(client: TestClient, runtime: Runtime, clinic: Clinic) -> dict[str, str]:
-    headers = sign_in(client, create_user(runtime, clinic, Role.DOCTOR))
-    client.cookies.clear()
-    return headers
-
-
-def staff_of(client: TestClient, runtime: Runtime, clinic: Clinic, role: Role) -> dict[str, str]:
-    headers = sign_in(client, create_user(runtime, clinic, role))
-    client.cookies.clear()
-    return headers
 
 
 def add_suggestion(runtime: Runtime, scan: ScanSession, **values: object) -> None:
@@ -119,7 +100,7 @@ def test_dashboard_shows_the_numbers_the_queue_the_feed_and_who_is_overdue(
     clinic: Clinic,
     patient: Patient,
     sessions: tuple[ScanSession, ScanSession],
-    doctor: dict[str, str],
+    doctor_headers: dict[str, str],
 ) -> None:
     previous, current = sessions
     late = create_patient(runtime, clinic, first_name="Leo", last_name="Late")
@@ -128,7 +109,7 @@ def test_dashboard_shows_the_numbers_the_queue_the_feed_and_who_is_overdue(
         assert row is not None
         row.created_at = utcnow() - timedelta(days=40)
 
-    page = client.get("/monitoring", headers=doctor)
+    page = client.get("/monitoring", headers=doctor_headers)
     assert page.status_code == 200, page.text
     html = page.text
     assert 'href="/monitoring" aria-current="page"' in html  # in the staff nav
@@ -158,7 +139,7 @@ def test_dashboard_shows_the_numbers_the_queue_the_feed_and_who_is_overdue(
 def test_the_dashboard_needs_monitoring_read(
     client: TestClient, runtime: Runtime, clinic: Clinic
 ) -> None:
-    billing = staff_of(client, runtime, clinic, Role.BILLING)
+    billing = staff_headers(client, runtime, clinic, Role.BILLING)
     assert client.get("/monitoring", headers=billing).status_code == 403
     home = client.get("/", headers=billing)
     assert 'href="/monitoring"' not in home.text
@@ -171,10 +152,10 @@ def test_the_review_screen_puts_each_photo_beside_the_previous_one(
     client: TestClient,
     patient: Patient,
     sessions: tuple[ScanSession, ScanSession],
-    doctor: dict[str, str],
+    doctor_headers: dict[str, str],
 ) -> None:
     previous, current = sessions
-    page = client.get(f"/monitoring/sessions/{current.id}", headers=doctor)
+    page = client.get(f"/monitoring/sessions/{current.id}", headers=doctor_headers)
     assert page.status_code == 200, page.text
     html = page.text
     rows = re.findall(r'<div class="compare__row" data-view="([^"]*)">', html)
@@ -197,11 +178,11 @@ def test_a_suggestion_pre_fills_the_form_and_is_marked(
     client: TestClient,
     runtime: Runtime,
     sessions: tuple[ScanSession, ScanSession],
-    doctor: dict[str, str],
+    doctor_headers: dict[str, str],
 ) -> None:
     _, current = sessions
     add_suggestion(runtime, current)
-    html = client.get(f"/monitoring/sessions/{current.id}", headers=doctor).text
+    html = client.get(f"/monitoring/sessions/{current.id}", headers=doctor_headers).text
     assert '<span class="badge badge--ai">AI suggestion</span>' in html
     assert "Attachment on 13 looks missing." in html
     assert checked(html, "overall_tracking") == ["2"]
@@ -215,7 +196,7 @@ def test_a_provider_that_cannot_judge_says_why(
     client: TestClient,
     runtime: Runtime,
     sessions: tuple[ScanSession, ScanSession],
-    doctor: dict[str, str],
+    doctor_headers: dict[str, str],
 ) -> None:
     _, current = sessions
     add_suggestion(
@@ -227,7 +208,7 @@ def test_a_provider_that_cannot_judge_says_why(
         cannot_judge=True,
         cannot_judge_reason="Three photos are too blurred to read.",
     )
-    html = client.get(f"/monitoring/sessions/{current.id}", headers=doctor).text
+    html = client.get(f"/monitoring/sessions/{current.id}", headers=doctor_headers).text
     assert "Could not judge:</strong> Three photos are too blurred to read." in html
     assert checked(html, "overall_tracking") == [] and checked(html, "oral_hygiene") == []
     assert checked(html, "detail_tags") == ["POOR_PHOTO_QUALITY"]
@@ -237,11 +218,11 @@ def test_get_ai_suggestion_asks_the_local_provider(
     client: TestClient,
     runtime: Runtime,
     sessions: tuple[ScanSession, ScanSession],
-    doctor: dict[str, str],
+    doctor_headers: dict[str, str],
 ) -> None:
     _, current = sessions
     answer = client.post(
-        f"/monitoring/sessions/{current.id}/suggest", headers=doctor, follow_redirects=False
+        f"/monitoring/sessions/{current.id}/suggest", headers=doctor_headers, follow_redirects=False
     )
     assert answer.status_code == 303, answer.text
     assert answer.headers["location"].startswith(
@@ -252,7 +233,7 @@ def test_get_ai_suggestion_asks_the_local_provider(
             select(AiTagSuggestion).where(AiTagSuggestion.scan_session_id == current.id)
         ).one()
     assert stored.provider == "local"
-    html = client.get(answer.headers["location"], headers=doctor).text
+    html = client.get(answer.headers["location"], headers=doctor_headers).text
     assert '<span class="badge badge--ai">AI suggestion</span>' in html
     assert "Check every value before you submit." in html
     if stored.cannot_judge:
@@ -266,13 +247,13 @@ def test_submitting_the_review_records_the_tag_set(
     runtime: Runtime,
     patient: Patient,
     sessions: tuple[ScanSession, ScanSession],
-    doctor: dict[str, str],
+    doctor_headers: dict[str, str],
 ) -> None:
     _, current = sessions
     add_suggestion(runtime, current)
     answer = client.post(
         f"/monitoring/sessions/{current.id}/review",
-        headers=doctor,
+        headers=doctor_headers,
         data={
             "overall_tracking": "1",
             "oral_hygiene": "1",
@@ -293,7 +274,7 @@ def test_submitting_the_review_records_the_tag_set(
     assert tag_set.notes == "Keep going."
     assert tag_set.ai_suggested and tag_set.ai_overridden  # tracking 2 -> 1, PLAQUE added
 
-    html = client.get(answer.headers["location"], headers=doctor).text
+    html = client.get(answer.headers["location"], headers=doctor_headers).text
     result = html.split('id="review-result"')[1].split("</dl>")[0]
     assert "On track (GO)" in result and "Plaque" in result and "changed by the reviewer" in result
     assert 'id="review-form"' not in html
@@ -301,7 +282,7 @@ def test_submitting_the_review_records_the_tag_set(
 
     again = client.post(
         f"/monitoring/sessions/{current.id}/review",
-        headers=doctor,
+        headers=doctor_headers,
         data={"overall_tracking": "1", "oral_hygiene": "1"},
     )
     assert again.status_code == 409
@@ -309,12 +290,12 @@ def test_submitting_the_review_records_the_tag_set(
 
 
 def test_an_incomplete_review_is_shown_again_with_what_was_chosen(
-    client: TestClient, sessions: tuple[ScanSession, ScanSession], doctor: dict[str, str]
+    client: TestClient, sessions: tuple[ScanSession, ScanSession], doctor_headers: dict[str, str]
 ) -> None:
     _, current = sessions
     answer = client.post(
         f"/monitoring/sessions/{current.id}/review",
-        headers=doctor,
+        headers=doctor_headers,
         data={"oral_hygiene": "3", "detail_tags": ["PLAQUE"], "notes": "Brush more."},
     )
     assert answer.status_code == 422
@@ -324,7 +305,7 @@ def test_an_incomplete_review_is_shown_again_with_what_was_chosen(
     assert "Brush more.</textarea>" in answer.text
     unknown = client.post(
         f"/monitoring/sessions/{current.id}/review",
-        headers=doctor,
+        headers=doctor_headers,
         data={"overall_tracking": "2", "oral_hygiene": "2", "detail_tags": ["BROKEN_TOOTH"]},
     )
     assert unknown.status_code == 422
@@ -335,10 +316,10 @@ def test_needs_retake_marks_the_session(
     client: TestClient,
     runtime: Runtime,
     sessions: tuple[ScanSession, ScanSession],
-    doctor: dict[str, str],
+    doctor_headers: dict[str, str],
 ) -> None:
     _, current = sessions
-    answer = client.post(f"/monitoring/sessions/{current.id}/retake", headers=doctor)
+    answer = client.post(f"/monitoring/sessions/{current.id}/retake", headers=doctor_headers)
     assert answer.status_code == 200
     assert "The patient was asked to retake their photos." in answer.text
     with runtime.session_factory() as session:
@@ -353,7 +334,7 @@ def test_read_only_staff_see_the_session_but_cannot_act(
     sessions: tuple[ScanSession, ScanSession],
 ) -> None:
     _, current = sessions
-    reader = staff_of(client, runtime, clinic, Role.READ_ONLY)
+    reader = staff_headers(client, runtime, clinic, Role.READ_ONLY)
     html = client.get(f"/monitoring/sessions/{current.id}", headers=reader).text
     assert len(COMPARE_IMG.findall(html)) == 10
     assert 'id="review-form"' not in html and "Get AI suggestion" not in html
@@ -369,7 +350,7 @@ def test_another_clinics_session_is_not_found(
     client: TestClient, runtime: Runtime, sessions: tuple[ScanSession, ScanSession]
 ) -> None:
     _, current = sessions
-    stranger = staff_of(client, runtime, create_clinic(runtime, "Elsewhere"), Role.DOCTOR)
+    stranger = staff_headers(client, runtime, create_clinic(runtime, "Elsewhere"), Role.DOCTOR)
     assert client.get(f"/monitoring/sessions/{current.id}", headers=stranger).status_code == 404
     for action in ("suggest", "retake", "review"):
         answer = client.post(
@@ -388,20 +369,20 @@ def test_another_clinics_session_is_not_found(
 
 
 def test_staff_and_patient_write_to_each_other(
-    client: TestClient, runtime: Runtime, patient: Patient, doctor: dict[str, str]
+    client: TestClient, runtime: Runtime, patient: Patient, doctor_headers: dict[str, str]
 ) -> None:
-    form = client.get(f"/messages/new?patient={patient.id}", headers=doctor)
+    form = client.get(f"/messages/new?patient={patient.id}", headers=doctor_headers)
     assert form.status_code == 200
     assert f'name="patient_id" value="{patient.id}"' in form.text
     untitled = client.post(
         "/messages/new",
-        headers=doctor,
+        headers=doctor_headers,
         data={"patient_id": str(patient.id), "subject": " ", "content": "Hello"},
     )
     assert untitled.status_code == 422 and "Give the conversation a subject." in untitled.text
     started = client.post(
         "/messages/new",
-        headers=doctor,
+        headers=doctor_headers,
         data={
             "patient_id": str(patient.id),
             "subject": "Your aligners",
@@ -434,16 +415,16 @@ def test_staff_and_patient_write_to_each_other(
     )
     assert replied.status_code == 303
 
-    staff_inbox = client.get("/messages", headers=doctor).text
+    staff_inbox = client.get("/messages", headers=doctor_headers).text
     assert 'aria-label="1 unread"' in staff_inbox and "Ana Silva" in staff_inbox
-    staff_thread = client.get(f"/messages/{thread_id}", headers=doctor).text
+    staff_thread = client.get(f"/messages/{thread_id}", headers=doctor_headers).text
     assert "Will do!" in staff_thread
     with runtime.session_factory() as session:
         reply = session.scalars(
             select(Message).where(Message.sender_type == SenderType.PATIENT)
         ).one()
         assert reply.read_at is not None  # opening the thread read it
-    assert 'aria-label="1 unread"' not in client.get("/messages", headers=doctor).text
+    assert 'aria-label="1 unread"' not in client.get("/messages", headers=doctor_headers).text
 
 
 def test_a_patient_cannot_open_another_patients_thread(
@@ -451,11 +432,11 @@ def test_a_patient_cannot_open_another_patients_thread(
     runtime: Runtime,
     clinic: Clinic,
     patient: Patient,
-    doctor: dict[str, str],
+    doctor_headers: dict[str, str],
 ) -> None:
     started = client.post(
         "/messages/new",
-        headers=doctor,
+        headers=doctor_headers,
         data={"patient_id": str(patient.id), "subject": "Private", "content": "Only for Ana."},
         follow_redirects=False,
     )
@@ -467,7 +448,7 @@ def test_a_patient_cannot_open_another_patients_thread(
     posted = client.post(f"/portal/messages/{thread_id}", headers=other, data={"content": "Hi"})
     assert posted.status_code == 404
     assert "Private" not in client.get("/portal/messages", headers=other).text
-    stranger = staff_of(client, runtime, create_clinic(runtime, "Elsewhere"), Role.DOCTOR)
+    stranger = staff_headers(client, runtime, create_clinic(runtime, "Elsewhere"), Role.DOCTOR)
     assert client.get(f"/messages/{thread_id}", headers=stranger).status_code == 404
     assert "Private" not in client.get("/messages", headers=stranger).text
     refused = client.post(
@@ -486,7 +467,7 @@ def test_the_portal_home_shows_due_date_review_and_notifications(
     runtime: Runtime,
     patient: Patient,
     sessions: tuple[ScanSession, ScanSession],
-    doctor: dict[str, str],
+    doctor_headers: dict[str, str],
 ) -> None:
     _, current = sessions
     me = patient_token(runtime, patient)
@@ -501,12 +482,14 @@ def test_the_portal_home_shows_due_date_review_and_notifications(
 
     client.post(
         f"/monitoring/sessions/{current.id}/review",
-        headers=doctor,
+        headers=doctor_headers,
         data={"overall_tracking": "2", "oral_hygiene": "3"},
     )
     html = client.get("/portal", headers=me).text
     result = html.split('data-testid="review-result"')[1].split("</dl>")[0]
-    assert "Minor issue (monitor)" in result and "Poor" in result
+    # Plain words for the patient, not the clinician's labels ("Minor issue (monitor)", "Poor").
+    assert "Mostly on track, with a small thing" in result and "Needs care" in result
+    assert "Minor issue (monitor)" not in result
     assert "Awaiting review" not in html
 
 
@@ -540,10 +523,10 @@ def test_home_leads_to_the_portal_home(client: TestClient) -> None:
 def test_staff_nav_lists_monitoring_and_messages(
     client: TestClient, runtime: Runtime, clinic: Clinic
 ) -> None:
-    front_desk = staff_of(client, runtime, clinic, Role.FRONT_DESK)
+    front_desk = staff_headers(client, runtime, clinic, Role.FRONT_DESK)
     html = client.get("/", headers=front_desk).text
     assert 'href="/monitoring"' in html and 'href="/messages"' in html
     assert client.get("/messages", headers=front_desk).status_code == 200
-    billing = staff_of(client, runtime, clinic, Role.BILLING)
+    billing = staff_headers(client, runtime, clinic, Role.BILLING)
     assert client.get("/messages", headers=billing).status_code == 403
     assert 'href="/messages"' not in client.get("/", headers=billing).text

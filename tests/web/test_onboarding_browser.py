@@ -5,51 +5,26 @@ their phone (a separate browser context), registers and lands on the portal home
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ortholens.kit.db import transaction
-from ortholens.models import Role, User
-from ortholens.runtime import Runtime
-from tests.factories import PASSWORD, create_clinic, create_user
-from tests.web.conftest import _RECORD_CSP_VIOLATIONS, WatchedPage, sign_in_through_form
+from ortholens.models import User
+from tests.factories import PASSWORD
+from tests.web.conftest import PHONE, WatchedPage, sign_in_through_form
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 PATIENT_EMAIL = "ana.silva@example.com"
 PATIENT_PASSWORD = "brushing twice a day"
-
-
-@pytest.fixture
-def doctor(live_runtime: Runtime) -> User:
-    user = create_user(live_runtime, create_clinic(live_runtime, "Bright Smiles"), Role.DOCTOR)
-    with transaction(live_runtime.session_factory) as session:
-        row = session.get(User, user.id)
-        assert row is not None
-        row.full_name = "Dr. Jonas Weber"
-    return user
-
-
-@pytest.fixture
-def phone(browser: Any, live_server: str) -> Iterator[WatchedPage]:
-    """The patient's phone: its own browser context (no staff cookies), a phone-sized screen."""
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    context.add_init_script(_RECORD_CSP_VIOLATIONS)
-    watched = WatchedPage(context.new_page())
-    watched.page.set_default_timeout(10_000)
-    yield watched
-    context.close()
 
 
 def test_invite_register_and_open_the_portal(
     page: WatchedPage,
     phone: WatchedPage,
     live_server: str,
-    doctor: User,
+    live_doctor: User,
     screenshot_dir: Path,
 ) -> None:
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
@@ -57,12 +32,13 @@ def test_invite_register_and_open_the_portal(
     # The doctor signs in (through the sign-in page a stranger is sent to) ...
     page.goto(f"{live_server}/patients")
     assert re.search(r"/login\?next=/patients$", page.url)
-    page.get_by_label("E-mail").fill(doctor.email)
+    page.get_by_label("E-mail").fill(live_doctor.email)
     page.get_by_label("Password").fill(PASSWORD)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
     assert page.url == f"{live_server}/patients"
-    assert page.get_by_role("banner").get_by_text("Dr. Jonas Weber").is_visible()
+    # At 1280 px the bar shows the avatar, whose tooltip names who is signed in.
+    assert page.get_by_role("banner").get_by_title("Dr. Jonas Weber · Doctor").is_visible()
 
     # ... adds a patient ...
     page.get_by_role("link", name="New patient").first.click()

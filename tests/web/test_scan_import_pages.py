@@ -23,7 +23,8 @@ from ortholens.kit.jobs import Job
 from ortholens.models import Clinic, Image, Patient, PendingScan, PendingScanStatus, Role
 from ortholens.processing.meshes.types import ArchType
 from ortholens.runtime import Runtime
-from tests.factories import PASSWORD, create_clinic, create_patient, create_user, sign_in
+from tests.factories import PASSWORD, create_clinic, create_patient, create_user
+from tests.fixtures.accounts import staff_headers
 from tests.intraoral.scan_files import itero_bundle, stl
 from tests.web.conftest import WatchedPage, sign_in_through_form
 
@@ -33,19 +34,8 @@ CATEGORIES = {kind.category for kind in ArchType}
 
 
 @pytest.fixture
-def clinic(runtime: Runtime) -> Clinic:
-    return create_clinic(runtime, "Bright Smiles")
-
-
-@pytest.fixture
 def patient(runtime: Runtime, clinic: Clinic) -> Patient:
     return create_patient(runtime, clinic, first_name="Ana")
-
-
-def staff(client: TestClient, runtime: Runtime, clinic: Clinic, role: Role) -> dict[str, str]:
-    headers = sign_in(client, create_user(runtime, clinic, role))
-    client.cookies.clear()
-    return headers
 
 
 def upload(client: TestClient, path: str, headers: dict[str, str], name: str, data: bytes) -> Any:
@@ -70,7 +60,7 @@ def pending_rows(runtime: Runtime) -> list[PendingScan]:
 def test_a_doctor_imports_an_stl_and_sees_its_arch(
     client: TestClient, runtime: Runtime, clinic: Clinic, patient: Patient
 ) -> None:
-    doctor = staff(client, runtime, clinic, Role.DOCTOR)
+    doctor = staff_headers(client, runtime, clinic, Role.DOCTOR)
     page = client.get(f"/patients/{patient.id}/scans", headers=doctor)
     assert 'action="/patients/' + str(patient.id) + '/scans/import"' in page.text
     assert 'enctype="multipart/form-data"' in page.text
@@ -101,7 +91,7 @@ def test_a_doctor_imports_an_stl_and_sees_its_arch(
 def test_a_broken_file_is_refused_on_the_page_and_nothing_is_stored(
     client: TestClient, runtime: Runtime, clinic: Clinic, patient: Patient
 ) -> None:
-    doctor = staff(client, runtime, clinic, Role.DOCTOR)
+    doctor = staff_headers(client, runtime, clinic, Role.DOCTOR)
     refused = upload(
         client, f"/patients/{patient.id}/scans/import", doctor, "broken.stl", b"solid nothing"
     )
@@ -120,7 +110,7 @@ def test_a_broken_file_is_refused_on_the_page_and_nothing_is_stored(
 def test_a_bundle_naming_no_patient_waits_and_is_assigned(
     client: TestClient, runtime: Runtime, clinic: Clinic, patient: Patient
 ) -> None:
-    doctor = staff(client, runtime, clinic, Role.DOCTOR)
+    doctor = staff_headers(client, runtime, clinic, Role.DOCTOR)
     sent = upload(client, "/scans/import", doctor, "export.zip", itero_bundle())
     assert sent.status_code == 303, sent.text
     assert sent.headers["location"] == "/scans/pending?notice=pending"
@@ -163,7 +153,7 @@ def test_a_bundle_naming_no_patient_waits_and_is_assigned(
 def test_a_pending_set_is_discarded(
     client: TestClient, runtime: Runtime, clinic: Clinic, patient: Patient
 ) -> None:
-    doctor = staff(client, runtime, clinic, Role.DOCTOR)
+    doctor = staff_headers(client, runtime, clinic, Role.DOCTOR)
     upload(client, "/scans/import", doctor, "export.zip", itero_bundle())
     queue = client.get("/scans/pending", headers=doctor)
     target = re.search(r'action="/scans/pending/([^/]+)/discard"', queue.text)
@@ -186,7 +176,7 @@ def test_a_pending_set_is_discarded(
 def test_a_person_corrects_the_arch(
     client: TestClient, runtime: Runtime, clinic: Clinic, patient: Patient
 ) -> None:
-    doctor = staff(client, runtime, clinic, Role.DOCTOR)
+    doctor = staff_headers(client, runtime, clinic, Role.DOCTOR)
     upload(client, f"/patients/{patient.id}/scans/import", doctor, "scan.stl", stl(ArchType.UPPER))
     (image,) = images_of(runtime, patient)
     wanted = "BITE" if image.category != "SCAN_BITE" else "LOWER"
@@ -215,7 +205,7 @@ def test_a_large_file_is_imported_in_the_background(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(runtime.settings, "scan_background_mb", 0)
-    doctor = staff(client, runtime, clinic, Role.DOCTOR)
+    doctor = staff_headers(client, runtime, clinic, Role.DOCTOR)
     sent = upload(
         client, f"/patients/{patient.id}/scans/import", doctor, "upper.stl", stl(ArchType.UPPER)
     )
@@ -245,8 +235,8 @@ def test_a_large_file_is_imported_in_the_background(
 def test_front_desk_may_not_import_or_see_the_queue(
     client: TestClient, runtime: Runtime, clinic: Clinic, patient: Patient
 ) -> None:
-    front_desk = staff(client, runtime, clinic, Role.FRONT_DESK)
-    doctor = staff(client, runtime, clinic, Role.DOCTOR)
+    front_desk = staff_headers(client, runtime, clinic, Role.FRONT_DESK)
+    doctor = staff_headers(client, runtime, clinic, Role.DOCTOR)
     data = stl(ArchType.UPPER)
     for path in (f"/patients/{patient.id}/scans/import", "/scans/import"):
         assert upload(client, path, front_desk, "upper.stl", data).status_code == 403
@@ -259,13 +249,13 @@ def test_front_desk_may_not_import_or_see_the_queue(
 def test_another_clinic_finds_nothing(
     client: TestClient, runtime: Runtime, clinic: Clinic, patient: Patient
 ) -> None:
-    doctor = staff(client, runtime, clinic, Role.DOCTOR)
+    doctor = staff_headers(client, runtime, clinic, Role.DOCTOR)
     upload(client, f"/patients/{patient.id}/scans/import", doctor, "scan.stl", stl(ArchType.UPPER))
     upload(client, "/scans/import", doctor, "export.zip", itero_bundle())
     (image,) = images_of(runtime, patient)
     pending = pending_rows(runtime)[0]
 
-    outsider = staff(client, runtime, create_clinic(runtime, "Elsewhere"), Role.DOCTOR)
+    outsider = staff_headers(client, runtime, create_clinic(runtime, "Elsewhere"), Role.DOCTOR)
     imported = upload(
         client, f"/patients/{patient.id}/scans/import", outsider, "x.stl", stl(ArchType.LOWER)
     )

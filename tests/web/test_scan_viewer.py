@@ -25,12 +25,13 @@ from ortholens.intraoral import service
 from ortholens.intraoral.arches_in import read_arches
 from ortholens.intraoral.tasks import scan_limits
 from ortholens.kit.db import transaction
-from ortholens.kit.jobs import Job
 from ortholens.models import Clinic, Image, ImageSource, Patient, Role
 from ortholens.processing.meshes.synthetic_arches import make_arch
 from ortholens.processing.meshes.types import ArchType
 from ortholens.runtime import Runtime
-from tests.factories import PASSWORD, create_clinic, create_patient, create_user, sign_in
+from tests.factories import PASSWORD, create_clinic, create_patient, create_user
+from tests.fixtures.accounts import staff_headers
+from tests.fixtures.jobs import run_jobs
 from tests.web.conftest import WatchedPage, sign_in_through_form
 
 KINDS = (ArchType.UPPER, ArchType.LOWER, ArchType.BITE)
@@ -83,10 +84,7 @@ def import_scan_set(runtime: Runtime, patient: Patient, seed: int) -> dict[ArchT
         for image, kind in zip(outcome.images, KINDS, strict=True):
             if image.category != kind.category:
                 service.set_arch(db, SYSTEM, image, kind)
-    with runtime.session_factory() as session:
-        jobs = list(session.scalars(select(Job.id).where(Job.finished_at.is_(None))))
-    for job_id in jobs:
-        runtime.queue.execute(job_id)
+    run_jobs(runtime)
     with runtime.session_factory() as session:
         statuses = session.scalars(select(Image.status).where(Image.patient_id == patient.id))
         assert {str(status) for status in statuses} == {"READY"}
@@ -97,19 +95,8 @@ def import_scan_set(runtime: Runtime, patient: Patient, seed: int) -> dict[ArchT
 
 
 @pytest.fixture
-def clinic(runtime: Runtime) -> Clinic:
-    return create_clinic(runtime, "Bright Smiles")
-
-
-@pytest.fixture
 def patient(runtime: Runtime, clinic: Clinic) -> Patient:
     return create_patient(runtime, clinic, first_name="Ana")
-
-
-def staff(client: TestClient, runtime: Runtime, clinic: Clinic, role: Role) -> dict[str, str]:
-    headers = sign_in(client, create_user(runtime, clinic, role))
-    client.cookies.clear()
-    return headers
 
 
 def test_a_doctor_sees_the_scan_sets_and_their_links(
@@ -117,7 +104,7 @@ def test_a_doctor_sees_the_scan_sets_and_their_links(
 ) -> None:
     import_scan_set(runtime, patient, seed=3)
     import_scan_set(runtime, patient, seed=4)
-    doctor = staff(client, runtime, clinic, Role.DOCTOR)
+    doctor = staff_headers(client, runtime, clinic, Role.DOCTOR)
     with runtime.session_factory() as session:
         images = list(session.scalars(select(Image).where(Image.patient_id == patient.id)))
     sets = {image.scan_set_id for image in images}
@@ -158,7 +145,7 @@ def test_a_doctor_sees_the_scan_sets_and_their_links(
 def test_a_patient_without_scans_sees_an_empty_state(
     client: TestClient, runtime: Runtime, clinic: Clinic, patient: Patient
 ) -> None:
-    doctor = staff(client, runtime, clinic, Role.DOCTOR)
+    doctor = staff_headers(client, runtime, clinic, Role.DOCTOR)
     page = client.get(f"/patients/{patient.id}/scans", headers=doctor)
     assert page.status_code == 200
     assert "No 3D scans yet" in page.text
@@ -168,7 +155,7 @@ def test_a_patient_without_scans_sees_an_empty_state(
 def test_front_desk_may_not_open_the_viewer(
     client: TestClient, runtime: Runtime, clinic: Clinic, patient: Patient
 ) -> None:
-    front_desk = staff(client, runtime, clinic, Role.FRONT_DESK)
+    front_desk = staff_headers(client, runtime, clinic, Role.FRONT_DESK)
     page = client.get(f"/patients/{patient.id}/scans", headers=front_desk)
     assert page.status_code == 403
     assert "data-mesh-url" not in page.text
@@ -180,7 +167,7 @@ def test_front_desk_may_not_open_the_viewer(
 def test_another_clinics_patient_is_not_found(
     client: TestClient, runtime: Runtime, patient: Patient
 ) -> None:
-    outsider = staff(client, runtime, create_clinic(runtime, "Elsewhere"), Role.DOCTOR)
+    outsider = staff_headers(client, runtime, create_clinic(runtime, "Elsewhere"), Role.DOCTOR)
     page = client.get(f"/patients/{patient.id}/scans", headers=outsider)
     assert page.status_code == 404
     assert "data-mesh-url" not in page.text

@@ -5,22 +5,19 @@ gallery. A patient without consent is told so instead of seeing the wizard."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from ortholens.kit.db import transaction, utcnow
-from ortholens.kit.jobs import Job
 from ortholens.kit.passwords import hash_password
 from ortholens.models import Image, ImageStatus, Patient, Role, ScanSession, User
 from ortholens.runtime import Runtime
 from tests.factories import PASSWORD, create_clinic, create_consent, create_patient, create_user
-from tests.upload.test_upload_flow import jpeg
+from tests.fixtures.jobs import run_jobs
+from tests.fixtures.photos import jpeg
 from tests.web.conftest import (
-    _RECORD_CSP_VIOLATIONS,
     WatchedPage,
     sign_in_through_form,
     wait_for_js,
@@ -28,7 +25,6 @@ from tests.web.conftest import (
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 PATIENT_EMAIL = "mia.lopez@example.com"
 PATIENT_PASSWORD = "smile for the camera"
 VIEWS = ["FRONTAL", "RIGHT", "LEFT", "UPPER", "LOWER"]
@@ -59,16 +55,6 @@ def portal_patient(runtime: Runtime, *, with_consent: bool, email: str = PATIENT
     return patient
 
 
-@pytest.fixture
-def phone(browser: Any, live_server: str) -> Iterator[WatchedPage]:
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    context.add_init_script(_RECORD_CSP_VIOLATIONS)
-    watched = WatchedPage(context.new_page())
-    watched.page.set_default_timeout(15_000)
-    yield watched
-    context.close()
-
-
 def sign_in_patient(phone: WatchedPage, base_url: str, email: str) -> None:
     phone.goto(f"{base_url}/portal/login?next=/portal/scan")
     phone.get_by_label("E-mail").fill(email)
@@ -76,13 +62,6 @@ def sign_in_patient(phone: WatchedPage, base_url: str, email: str) -> None:
     with phone.expect_navigation():
         phone.get_by_role("button", name="Sign in").click()
     assert phone.url == f"{base_url}/portal/scan"
-
-
-def run_jobs(runtime: Runtime) -> None:
-    with runtime.session_factory() as session:
-        ids = list(session.scalars(select(Job.id)))
-    for job_id in ids:
-        runtime.queue.execute(job_id)
 
 
 def test_a_patient_sends_five_photos_and_the_doctor_sees_them(
@@ -124,7 +103,8 @@ def test_a_patient_sends_five_photos_and_the_doctor_sees_them(
             phone.get_by_role("button", name="Next").click()
     phone.get_by_text("5/5 uploaded").wait_for()
     statuses = phone.locator("[data-status-text]").all_text_contents()
-    assert statuses == ["Uploaded"] * 5
+    # Confirmed, and (the live server runs no worker) waiting for the server's quality check.
+    assert statuses == ["Uploaded · checking the photo…"] * 5
     send = phone.get_by_role("button", name="Send photos")
     assert send.is_enabled()
     phone.screenshot(path=str(screenshot_dir / "wizard-complete.png"), full_page=True)

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import WatchedPage, wait_for_js
+from tests.web.conftest import PHONE, WatchedPage, wait_for_js
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 390, "height": 844}
 
 
 def test_home_loads_cleanly_with_htmx(

@@ -28,7 +28,12 @@ class JobStatus(StrEnum):
 
 class Job(IdMixin, TimestampMixin, Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_lease", "status", "lease_expires_at"),)
+    __table_args__ = (
+        Index("ix_jobs_status_lease", "status", "lease_expires_at"),
+        # `ortholens jobs list`: newest first, of one status or of all.
+        Index("ix_jobs_status_created", "status", "created_at", "id"),
+        Index("ix_jobs_created", "created_at", "id"),
+    )
 
     name: Mapped[str] = mapped_column(String(100))
     args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

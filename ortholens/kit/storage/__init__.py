@@ -6,6 +6,7 @@ from ortholens.kit.storage.base import (
     ObjectMissing,
     ObjectStore,
     UploadTarget,
+    put_once,
 )
 
-__all__ = ["ObjectExists", "ObjectInfo", "ObjectMissing", "ObjectStore", "UploadTarget"]
+__all__ = ["ObjectExists", "ObjectInfo", "ObjectMissing", "ObjectStore", "UploadTarget", "put_once"]

@@ -96,3 +96,17 @@ class ObjectStore(abc.ABC):
     @abc.abstractmethod
     def check(self) -> None:
         """Raise if the store cannot be reached (readiness probe)."""
+
+
+def put_once(
+    store: ObjectStore, key: str, data: bytes | BinaryIO, *, content_type: str
+) -> ObjectInfo:
+    """Store `data` under `key` unless an earlier attempt already did (a retried job's variant)."""
+    try:
+        return store.put(key, data, content_type=content_type)
+    except ObjectExists:
+        # Objects are immutable: what is there was written from the same input by a crashed run.
+        info = store.head(key)
+        if info is None:  # deleted in between: the key is free again
+            return store.put(key, data, content_type=content_type)
+        return info

@@ -8,7 +8,7 @@ import numpy.typing as npt
 import trimesh
 
 from ortholens.kit.errors import InvalidInput, PayloadTooLarge
-from ortholens.processing.meshes.types import MeshLimits
+from ortholens.processing.meshes.types import ColourKind, MeshLimits
 
 
 def check_file_size(size: int, name: str, limits: MeshLimits) -> None:
@@ -59,9 +59,27 @@ def check_mesh(mesh: trimesh.Trimesh, name: str, limits: MeshLimits) -> trimesh.
     return mesh
 
 
-def has_defined_colours(visual: object) -> bool:
-    """True only for vertex colours a file defined: trimesh reports its default grey otherwise."""
-    if getattr(visual, "kind", None) != "vertex":
-        return False
-    colours = np.asarray(getattr(visual, "vertex_colors", np.empty((0, 4))))
+def colour_kind(visual: object) -> ColourKind | None:
+    """Where the colour a file defined lives, or None: trimesh reports its default grey for
+    meshes without colour, and a texture without its image is no colour either."""
+    kind = getattr(visual, "kind", None)
+    if kind == "texture":
+        material = getattr(visual, "material", None)
+        image = getattr(material, "image", None) or getattr(material, "baseColorTexture", None)
+        return ColourKind.TEXTURE if image is not None else None
+    if kind == "vertex":
+        colours = np.asarray(getattr(visual, "vertex_colors", np.empty((0, 4))))
+        return ColourKind.VERTEX if _defined(colours) else None
+    if kind == "face":
+        colours = np.asarray(getattr(visual, "face_colors", np.empty((0, 4))))
+        return ColourKind.FACE if _defined(colours) else None
+    return None
+
+
+def _defined(colours: npt.NDArray[np.generic]) -> bool:
     return len(colours) > 0 and bool((colours != colours[0]).any() or (colours[0, :3] != 102).any())
+
+
+def has_defined_colours(visual: object) -> bool:
+    """True only for vertex or face colours a file defined (see `colour_kind`)."""
+    return colour_kind(visual) in (ColourKind.VERTEX, ColourKind.FACE)

@@ -84,6 +84,15 @@ def _texture_png(mesh: trimesh.Trimesh) -> bytes | None:
     return out.getvalue()
 
 
+def _no_faces(name: str, vertices: int) -> str:
+    if vertices == 0:
+        return f"'{name}' contains no triangles: it has no vertices and no faces (only comments or other statements)."
+    return (
+        f"'{name}' contains no triangles: it has {vertices:,} vertices but no faces "
+        "(a point cloud cannot be imported as a scan)."
+    )
+
+
 def read_obj(
     data: bytes,
     name: str,
@@ -97,7 +106,7 @@ def read_obj(
         faces, vertices, name, limits
     )  # polygons add triangles: checked again after
     if faces == 0:
-        raise InvalidInput(f"'{name}' contains no triangles.")
+        raise InvalidInput(_no_faces(name, vertices))
     resolver = None
     if siblings:
         resolver = SiblingResolver(siblings, posixpath.dirname(name), name, limits)

@@ -13,14 +13,14 @@ import numpy as np
 import trimesh
 
 from ortholens.kit.errors import InvalidInput
-from ortholens.processing.meshes.checks import check_declared_counts, check_mesh
+from ortholens.processing.meshes.checks import check_declared_counts, check_mesh, colour_kind
 from ortholens.processing.meshes.scanner_text import (
     arch_from_text,
     normalise_units,
     parse_datetime,
     scanner_from_text,
 )
-from ortholens.processing.meshes.types import MeshLimits, ScannerMetadata
+from ortholens.processing.meshes.types import ColourKind, MeshLimits, ScannerMetadata
 
 _SIZES = {
     "char": 1, "uchar": 1, "int8": 1, "uint8": 1, "short": 2, "ushort": 2, "int16": 2, "uint16": 2,
@@ -106,6 +106,10 @@ def _metadata(comments: list[str]) -> ScannerMetadata:
     if found:
         meta.scanner_type, meta.extra["scanner_name"] = found
     for comment in comments:
+        texture = re.match(r"\s*texturefile\s+(.+?)\s*$", comment, re.I)
+        if texture is not None:
+            meta.extra["texture_file"] = texture.group(1)
+            continue
         match = re.match(r"\s*([A-Za-z][\w ]*?)\s*[:=]\s*(.+?)\s*$", comment)
         if match is None:
             match = re.match(r"\s*(units?|jaw|arch)\s+(\S+)\s*$", comment, re.I)
@@ -131,14 +135,20 @@ def _metadata(comments: list[str]) -> ScannerMetadata:
 
 def read_ply(
     data: bytes, name: str, limits: MeshLimits
-) -> tuple[trimesh.Trimesh, ScannerMetadata, bool]:
-    """(mesh, scanner metadata, has vertex colour)."""
+) -> tuple[trimesh.Trimesh, ScannerMetadata, ColourKind | None]:
+    """(mesh, scanner metadata, where its colour is: per vertex or per face)."""
     header = parse_header(data, name)
     faces, vertices = header.count("face"), header.count("vertex")
     check_declared_counts(faces, vertices, name, limits)
+    if vertices == 0:
+        raise InvalidInput(
+            f"'{name}' contains no triangles: its header declares no vertices"
+            + (" and no faces." if faces == 0 else f" but {faces:,} faces.")
+        )
     if faces == 0:
         raise InvalidInput(
-            f"'{name}' contains no triangles (a point cloud cannot be imported as a scan)."
+            f"'{name}' contains no triangles: its header declares {vertices:,} vertices and no "
+            "faces (a point cloud cannot be imported as a scan)."
         )
     body = len(data) - header.body_offset
     if header.encoding == "ascii":
@@ -160,8 +170,35 @@ def read_ply(
         raise InvalidInput(f"'{name}' contains no triangles.")
     check_mesh(loaded, name, limits)
     vertex = next(e for e in header.elements if e.name == "vertex")
-    has_colour = {"red", "green", "blue"} <= {p[0] for p in vertex.properties}
-    if has_colour:
-        colours = np.asarray(getattr(loaded.visual, "vertex_colors", np.empty((0, 4))))
-        has_colour = colours.shape[0] == len(loaded.vertices)
-    return loaded, _metadata(header.comments), has_colour
+    meta = _metadata(header.comments)
+    if {"red", "green", "blue"} <= {p[0] for p in vertex.properties}:
+        _keep_vertex_colours(loaded, meta)
+    return loaded, meta, colour_kind(loaded.visual)
+
+
+def _keep_vertex_colours(mesh: trimesh.Trimesh, meta: ScannerMetadata) -> None:
+    """A PLY with texture coordinates loads as a texture (whose image a lone file does not have)
+    and trimesh then drops its vertex colours: put them back from the parsed vertex element."""
+    if colour_kind(mesh.visual) is ColourKind.VERTEX:
+        return
+    raw = mesh.metadata.get("_ply_raw", {}).get("vertex", {}).get("data")
+    if raw is None:
+        return
+    # a structured array for binary bodies, a dict of columns for ASCII ones
+    names = set(raw.dtype.names or ()) if hasattr(raw, "dtype") else set(raw)
+    channels = ["red", "green", "blue"] + (["alpha"] if "alpha" in names else [])
+    colours = np.column_stack([np.asarray(raw[c]).reshape(-1) for c in channels])
+    if len(colours) != len(mesh.vertices):
+        return
+    if colours.dtype.kind == "f":  # some writers store 0..1 floats
+        colours = colours * 255 if colours.max(initial=0) <= 1.0 else colours
+    if len(channels) == 3:
+        colours = np.column_stack([colours, np.full(len(colours), 255)])
+    texture = meta.extra.get("texture_file")
+    mesh.visual = trimesh.visual.ColorVisuals(
+        mesh, vertex_colors=np.clip(colours, 0, 255).astype(np.uint8)
+    )
+    if texture:
+        meta.extra["file_notes"] = [
+            f"The texture it names ({texture}) is not part of the file; its vertex colours are used."
+        ]

@@ -8,6 +8,7 @@ import io
 import re
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import IO
 
@@ -91,8 +92,8 @@ def read_entry(
                 if size > cap or size > allowed_by_ratio:
                     raise PayloadTooLarge(f"'{name}' looks like a zip bomb: an entry produces more "
                                           "data than its header declares.")  # fmt: skip
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
-        # a wrong CRC or size, unknown compression, or corrupt deflate stream
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as error:
+        # a wrong CRC or size, unknown compression, or corrupt deflate stream (zlib.error)
         raise InvalidInput(f"'{name}' is a damaged ZIP file.") from error
     if out.tell() != info.file_size:
         raise InvalidInput(f"'{name}' is a damaged ZIP file: an entry is shorter than declared.")

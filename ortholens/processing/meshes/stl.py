@@ -14,6 +14,7 @@ from ortholens.kit.errors import InvalidInput
 from ortholens.processing.meshes.checks import check_arrays, check_declared_counts
 from ortholens.processing.meshes.indexing import merge_identical_vertices
 from ortholens.processing.meshes.scanner_text import scanner_from_text
+from ortholens.processing.meshes.sniff import binary_stl_trailing
 from ortholens.processing.meshes.types import MeshLimits, ScannerMetadata
 
 STL_RECORD = np.dtype([("normal", "<f4", (3,)), ("corners", "<f4", (3, 3)), ("attribute", "<u2")])
@@ -22,30 +23,76 @@ _HEADER = 84
 
 @dataclass
 class StlTriangles:
-    """A parsed binary STL before indexing: the header and a zero-copy (n, 3, 3) corner view."""
+    """A parsed binary STL before indexing: the header, a zero-copy (n, 3, 3) corner view, the
+    per-record attribute words (some exporters keep a colour there) and the padding ignored."""
 
     header: bytes
     corners: npt.NDArray[np.float32]
+    attributes: npt.NDArray[np.uint16]
+    trailing_bytes: int = 0
 
 
 def parse_binary_stl(data: bytes | memoryview, name: str, limits: MeshLimits) -> StlTriangles:
-    """Header checks, then the record view. Refuses size mismatches, caps and NaN/Inf."""
+    """Header checks, then the record view. Refuses size mismatches, caps and NaN/Inf; accepts
+    padding after the last record (see `binary_stl_trailing`) and says how much in `trailing_bytes`."""
     if len(data) < _HEADER:
         raise InvalidInput(f"'{name}' is too short to be an STL file.")
     count = int.from_bytes(data[80:84], "little")
     check_declared_counts(count, None, name, limits)
     expected = _HEADER + STL_RECORD.itemsize * count
-    if len(data) != expected:
+    if len(data) < expected:
+        missing = expected - len(data)
         raise InvalidInput(
             f"'{name}' is not a complete binary STL: its header declares {count:,} triangles "
-            f"({expected:,} bytes) but the file has {len(data):,} bytes. The file may be truncated."
+            f"({expected:,} bytes) but the file has {len(data):,} bytes, {missing:,} too few. "
+            "The file is truncated; copy or export it again."
+        )
+    trailing = binary_stl_trailing(data)
+    if trailing is None:
+        extra = len(data) - expected
+        raise InvalidInput(
+            f"'{name}' is not a consistent binary STL: its header declares {count:,} triangles "
+            f"({expected:,} bytes) but the file has {extra:,} more bytes that are not padding. "
+            "The triangle count in its header is wrong; export the scan again."
         )
     if count == 0:
-        raise InvalidInput(f"'{name}' contains no triangles.")
-    corners = np.frombuffer(data, dtype=STL_RECORD, count=count, offset=_HEADER)["corners"]
+        raise InvalidInput(f"'{name}' contains no triangles (its header declares none).")
+    records = np.frombuffer(data, dtype=STL_RECORD, count=count, offset=_HEADER)
+    corners = records["corners"]
     if not np.isfinite(corners).all():
         raise InvalidInput(f"'{name}' has NaN or infinite vertex coordinates.")
-    return StlTriangles(header=bytes(data[:80]), corners=corners)
+    return StlTriangles(bytes(data[:80]), corners, records["attribute"], trailing)
+
+
+def attribute_colours(
+    header: bytes, attributes: npt.NDArray[np.uint16]
+) -> npt.NDArray[np.uint8] | None:
+    """RGBA face colours from the attribute words, or None when they carry none.
+
+    Two conventions exist (both 5 bits per channel): Materialise Magics writes `COLOR=` and a
+    default RGBA in the header, and a face whose bit 15 is clear has its own colour, red in the
+    low bits; VisCAM/SolidView set bit 15 on a face whose colour is valid, blue in the low bits.
+    """
+    words = attributes.astype(np.uint32)
+    low, mid, high = words & 31, (words >> 5) & 31, (words >> 10) & 31
+    valid = (words & 0x8000) != 0
+    at = header.find(b"COLOR=")
+    if at >= 0 and at + 10 <= len(header):
+        default = np.frombuffer(header[at + 6 : at + 10], dtype=np.uint8)
+        own = ~valid
+        if not own.any():
+            return None
+        rgb = np.stack([low, mid, high], axis=1)
+        colours = np.tile(default, (len(words), 1))
+        colours[own, :3] = (rgb[own] * 255 // 31).astype(np.uint8)
+        colours[own, 3] = 255
+        return colours
+    if not valid.any():
+        return None
+    rgb = np.stack([high, mid, low], axis=1)
+    colours = np.full((len(words), 4), (102, 102, 102, 255), dtype=np.uint8)
+    colours[valid, :3] = (rgb[valid] * 255 // 31).astype(np.uint8)
+    return colours
 
 
 def index_corners(
@@ -75,9 +122,16 @@ def read_binary_stl(
     parsed = parse_binary_stl(data, name, limits)
     vertices, faces = index_corners(parsed.corners)
     check_declared_counts(len(faces), len(vertices), name, limits)
-    mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False)
+    colours = attribute_colours(parsed.header, parsed.attributes)
+    mesh = trimesh.Trimesh(vertices=vertices, faces=faces, face_colors=colours, process=False)
     header = parsed.header.split(b"\x00", 1)[0].decode("latin-1").strip()
-    return mesh, _header_metadata(header)
+    meta = _header_metadata(header)
+    if parsed.trailing_bytes:
+        meta.extra["file_notes"] = [
+            f"{parsed.trailing_bytes:,} byte(s) after the last of the {len(faces):,} triangles "
+            "the header declares were ignored (padding)."
+        ]
+    return mesh, meta
 
 
 _VERTEX = re.compile(rb"vertex\s+(\S+)\s+(\S+)\s+(\S+)", re.I)
@@ -95,7 +149,7 @@ def read_ascii_stl(
             f"'{name}' is not a complete ASCII STL: a facet does not have 3 vertices."
         )
     if facets == 0:
-        raise InvalidInput(f"'{name}' contains no triangles.")
+        raise InvalidInput(f"'{name}' contains no triangles: it has no facets.")
     try:
         points = np.array(values, dtype=np.bytes_).astype(np.float64).astype(np.float32)
     except ValueError as error:

@@ -12,6 +12,11 @@ bucco-lingual crown widths 6-11 mm, a palatal vault 8-16 mm deep, bite wafers 2.
   the mouth and ending in an open edge; the tongue space is empty.
 - BITE: a thin two-sided wafer with cusp imprints on both faces, the full arch or one or two segments.
 
+`make_teeth_arch` builds teeth-only meshes instead (separate closed crowns, no gingiva or palate, as
+segmentation and aligner setup software export them): one row of crowns for an upper or lower arch,
+both rows in occlusion for a bite. Crown sizes are Wheeler's average mesiodistal and labio-lingual
+dimensions per tooth type, scaled along the arch so neighbours touch.
+
 All surfaces are wound so face normals point out of the tissue, towards the scanner.
 """
 
@@ -33,6 +38,11 @@ IntArray = NDArray[np.int64]
 _MESIODISTAL_UPPER = np.array([8.5, 6.6, 7.6, 7.0, 6.6, 10.2, 9.0, 8.5])  # mm
 _MESIODISTAL_LOWER = np.array([5.3, 5.9, 6.9, 7.0, 7.1, 11.0, 10.5, 10.0])  # mm
 _BUCCOLINGUAL = np.array([7.0, 6.2, 8.0, 9.0, 9.0, 11.0, 10.5, 10.0])  # mm
+# Teeth-only crowns (Wheeler's averages): mesiodistal and labio-lingual per tooth type, mm.
+_CROWN_MD = {"UPPER": np.array([8.5, 6.5, 7.5, 7.0, 6.5, 10.0, 9.0, 8.5]),
+             "LOWER": np.array([5.0, 5.5, 7.0, 7.0, 7.0, 11.0, 10.5, 10.0])}  # fmt: skip
+_CROWN_BL = {"UPPER": np.array([7.0, 6.0, 8.0, 9.0, 9.0, 11.0, 11.0, 10.0]),
+             "LOWER": np.array([6.0, 6.5, 7.5, 7.5, 8.0, 10.5, 10.0, 9.5])}  # fmt: skip
 _CROWN_HEIGHT = np.array([9.5, 8.5, 10.0, 8.0, 7.5, 7.0, 6.5, 6.0])  # mm above the gum line
 _CUSPS_ALONG = np.array([1, 1, 1, 1, 1, 2, 2, 2])  # cusp rows along the arch per crown
 _FISSURE = np.array([0.02, 0.02, 0.04, 0.14, 0.14, 0.16, 0.16, 0.16])  # fraction of crown height
@@ -352,3 +362,80 @@ def _punch_holes(rng: np.random.Generator, vertices: FloatArray, faces: IntArray
         centre = centroids[rng.integers(len(faces))]
         keep &= np.linalg.norm(centroids - centre, axis=1) > rng.uniform(0.8, 2.5)
     return faces[keep]
+
+
+def make_teeth_arch(kind: ArchType, seed: int, *, triangles: int = 20_000) -> trimesh.Trimesh:
+    """A random, deterministic teeth-only mesh of `kind` in mm: separate closed crowns."""
+    rng = np.random.default_rng([seed, list(ArchType).index(kind), 7])
+    curve = _random_curve(rng)
+    per_side = int(rng.integers(6, 9))  # with or without second and third molars
+    missing: set[tuple[int, int]] = set()
+    if rng.random() < 0.3:  # an extracted premolar or a lost molar on one side
+        missing.add((int(rng.integers(0, 2)), int(rng.integers(3, per_side))))
+    rows = [ArchType.LOWER, ArchType.UPPER] if kind is ArchType.BITE else [kind]
+    crowns_total = per_side * 2 * len(rows)
+    subdivisions = 3 if triangles / crowns_total >= 1280 else 2
+    all_v: list[FloatArray] = []
+    all_f: list[IntArray] = []
+    offset = 0
+    lower_height = 0.0
+    for row in rows:
+        widths = _CROWN_MD[row.value] * rng.uniform(0.92, 1.08, 8)
+        depths = _CROWN_BL[row.value] * rng.uniform(0.92, 1.08, 8)
+        heights = _CROWN_HEIGHT * rng.uniform(0.85, 1.1, 8)
+        # The upper arch is wider and overlaps the lower one buccally in occlusion.
+        overjet = -1.5 if (kind is ArchType.BITE and row is ArchType.UPPER) else 0.0
+        for side in (0, 1):
+            edges = np.concatenate([[0.0], np.cumsum(widths[:per_side])])
+            edges *= curve.length / 2.0 / edges[-1] * rng.uniform(0.92, 1.0)
+            for tooth in range(per_side):
+                if (side, tooth) in missing:
+                    continue
+                along = (edges[tooth] + edges[tooth + 1]) / 2.0 / curve.length
+                s = np.array([0.5 - along if side == 0 else 0.5 + along])
+                point, inward = curve.frame(s)
+                scale = (edges[tooth + 1] - edges[tooth]) / widths[tooth]
+                v, f = _crown(
+                    rng, (widths[tooth] * scale, depths[tooth], heights[tooth]), tooth, subdivisions
+                )
+                if row is ArchType.UPPER and kind is ArchType.BITE:
+                    # Cusps down, meeting the lower cusps a millimetre deep; winding follows.
+                    v[:, 2] = lower_height - 1.0 + heights[tooth] - v[:, 2]
+                    f = f[:, ::-1]
+                tangent = np.array([-inward[0, 1], inward[0, 0]])
+                xy = point[0] + inward[0] * overjet + v[:, :1] * tangent + v[:, 1:2] * inward[0]
+                all_v.append(np.column_stack([xy, v[:, 2]]))
+                all_f.append(f + offset)
+                offset += len(v)
+        lower_height = float(heights.mean())
+    vertices = np.concatenate(all_v)
+    vertices = vertices + rng.normal(0.0, 0.03, vertices.shape)
+    rotation = Rotation.random(rng=rng).as_matrix()
+    vertices = vertices @ rotation.T + rng.uniform(-150.0, 150.0, 3)
+    faces = np.concatenate(all_f)
+    return trimesh.Trimesh(vertices=vertices, faces=faces[rng.permutation(len(faces))])
+
+
+def _crown(
+    rng: np.random.Generator, size: tuple[float, float, float], tooth: int, subdivisions: int
+) -> tuple[FloatArray, IntArray]:
+    """A closed crown from the gum line (z = 0) up: a rounded block with cusps or an incisal edge;
+    `size` is mesiodistal, labio-lingual and height in mm."""
+    mesiodistal, labiolingual, height = size
+    sphere = trimesh.creation.icosphere(subdivisions=subdivisions)
+    unit = np.asarray(sphere.vertices, dtype=np.float64)
+    x, y, z = unit[:, 0], unit[:, 1], unit[:, 2]
+    # Squarer than an ellipsoid: crowns have flat-ish sides.
+    x = np.sign(x) * np.abs(x) ** 0.7
+    y = np.sign(y) * np.abs(y) ** 0.7
+    top = np.clip(z, 0.0, None)
+    if tooth < 2:  # incisors: the edge narrows labio-lingually
+        y = y * (1.0 - 0.6 * top)
+    else:  # cusps: a fissure across the middle, cusps along the crown
+        cusps = 1 if tooth < 5 else 2
+        z = z - top * (0.18 * np.exp(-((y / 0.35) ** 2)) + 0.08 * np.cos(np.pi * cusps * x) ** 2)
+    z = z + rng.uniform(-0.03, 0.03)
+    vertices = np.column_stack(
+        [x * mesiodistal / 2.0, y * labiolingual / 2.0, (z + 1.0) * height / 2.0]
+    )
+    return vertices, np.asarray(sphere.faces, dtype=np.int64)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -64,11 +64,33 @@ class ScannerMetadata:
     arch: ArchType | None = None  # the jaw the scanner named, if it did
     patient_name: str | None = None
     patient_ref: str | None = None  # the scanner's patient id / chart number
+    patient_birth_date: date | None = None
     order_ref: str | None = None
     captured_at: datetime | None = None
     scan_quality: float | None = None  # 0..1 when the scanner reports one
     units: str | None = None  # "mm" unless a file says otherwise
-    extra: dict[str, Any] = field(default_factory=dict)  # other kept fields, JSON-safe
+    # other kept fields, JSON-safe; `export_fields` holds every field of a scanner's export XML
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ColourKind(StrEnum):
+    """Where a mesh's colour lives: per vertex, per face (STL attribute colours, PLY face
+    properties, 3MF triangle materials) or in a texture image."""
+
+    VERTEX = "vertex"
+    FACE = "face"
+    TEXTURE = "texture"
+
+
+@dataclass(frozen=True)
+class Render:
+    """An image that came with a scanner's export (its gallery JPGs, screenshots of the model):
+    not a clinical photo and not a texture; kept beside the scan set as the export's renders."""
+
+    name: str  # its path in the bundle or folder
+    data: bytes
+    media_type: str
+    extension: str
 
 
 @dataclass
@@ -81,3 +103,6 @@ class LoadedMesh:
     scanner: ScannerMetadata = field(default_factory=ScannerMetadata)
     texture_png: bytes | None = None  # OBJ texture image, re-encoded as PNG, when given
     has_colour: bool = False
+    colour: ColourKind | None = None
+    # The export's images, on the first mesh of a bundle only (they belong to the set, not an arch).
+    renders: list[Render] = field(default_factory=list)

@@ -116,9 +116,14 @@ class LocalProvider:
         hygiene = _hygiene(plaque.plaque_fraction, inflamed.inflamed_fraction)
         rationale = (
             f"Offline colour check of {len(usable)} usable photos (no AI model). "
-            f"Plaque-like yellow on up to {plaque.plaque_fraction:.0%} of the teeth "
-            f"({plaque.caption}); deep-red gum on up to {inflamed.inflamed_fraction:.0%} of the "
-            f"gums ({inflamed.caption}). "
+            + _sentence(
+                _colour_finding(
+                    "Plaque-like yellow", plaque.plaque_fraction, "teeth", plaque.caption
+                )
+            )
+            + "; "
+            + _colour_finding("deep-red gum", inflamed.inflamed_fraction, "gums", inflamed.caption)
+            + ". "
             + (f"Not used: {problems}. " if problems else "")
             + NOT_JUDGED
         )
@@ -194,6 +199,18 @@ def _colour_findings(caption: str, rgb: np.ndarray) -> PhotoFindings:
         plaque_fraction=round(int(np.count_nonzero(plaque)) / teeth_px, 4),
         inflamed_fraction=round(int(np.count_nonzero(gum & (sat >= INFLAMED_MIN_SAT))) / gum_px, 4),
     )
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _colour_finding(what: str, fraction: float, where: str, caption: str) -> str:
+    """ "Plaque-like yellow on up to 12% of the teeth (photo 3)", or "no plaque-like yellow on
+    the teeth" when it rounds to 0% (never "up to 0%")."""
+    if round(fraction * 100) == 0:
+        return f"no {what[:1].lower()}{what[1:]} on the {where}"
+    return f"{what} on up to {fraction:.0%} of the {where} ({caption})"
 
 
 def _hygiene(plaque: float, inflamed: float) -> OralHygiene:

@@ -4,6 +4,30 @@
 (() => {
   "use strict";
 
+  // Styles that need JavaScript (the collapsed phone menu) apply only when it runs.
+  document.documentElement.classList.add("js");
+
+  // The staff menu button (phones and tablets): open and close the menu panel; Escape or a
+  // click elsewhere closes it.
+  const menuButton = document.querySelector("[data-menu-toggle]");
+  const menu = document.querySelector("[data-menu]");
+  if (menuButton && menu) {
+    const setOpen = (open) => {
+      menu.classList.toggle("is-open", open);
+      menuButton.setAttribute("aria-expanded", String(open));
+    };
+    menuButton.addEventListener("click", () => setOpen(!menu.classList.contains("is-open")));
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && menu.classList.contains("is-open")) {
+        setOpen(false);
+        menuButton.focus();
+      }
+    });
+    document.addEventListener("click", (event) => {
+      if (!menu.contains(event.target) && !menuButton.contains(event.target)) setOpen(false);
+    });
+  }
+
   // <button data-copy="#input-id">: copy the input's value to the clipboard.
   async function copyFrom(button) {
     const source = document.querySelector(button.dataset.copy);
@@ -44,6 +68,38 @@
       event.preventDefault();
     }
   });
+
+  // A worklist (<ol data-worklist> of [data-worklist-link]): j / k move through it, Enter opens
+  // the selected check-in (the focused link follows itself). Not while typing in a field.
+  const worklist = document.querySelector("[data-worklist]");
+  if (worklist) {
+    const links = [...worklist.querySelectorAll("[data-worklist-link]")];
+    let selected = -1;
+    const select = (index) => {
+      if (!links.length) return;
+      selected = Math.max(0, Math.min(links.length - 1, index));
+      links.forEach((link, i) => link.classList.toggle("is-selected", i === selected));
+      links[selected].focus();
+      links[selected].scrollIntoView({ block: "nearest" });
+    };
+    worklist.addEventListener("focusin", (event) => {
+      const index = links.indexOf(event.target.closest("[data-worklist-link]"));
+      if (index >= 0) select(index);
+    });
+    document.addEventListener("keydown", (event) => {
+      if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.target.closest?.("input, textarea, select, [contenteditable]")) return;
+      if (event.key === "j") {
+        event.preventDefault();
+        select(selected + 1);
+      } else if (event.key === "k") {
+        event.preventDefault();
+        select(selected - 1);
+      } else if (event.key === "Enter" && selected >= 0 && document.activeElement === document.body) {
+        window.location.assign(links[selected].href);
+      }
+    });
+  }
 
   // A readonly link field selects itself on focus, ready to copy by hand.
   document.addEventListener("focusin", (event) => {

@@ -1,5 +1,6 @@
-// Scan import on the staff pages (templates/scans/_import.html): while a file uploads the form's
-// button says so, and a background import's progress bar follows GET /api/jobs/{id} (cookie
+// Scan import on the staff pages (templates/scans/_import.html): files or an export folder (one
+// scan set either way; the server packs several files as the scanner's ZIP), while they upload the
+// form's button says so, and a background import's progress bar follows GET /api/jobs/{id} (cookie
 // session, same origin) until the job is done, then goes to the page that shows its outcome.
 (() => {
   "use strict";
@@ -7,7 +8,21 @@
   const POLL_MS = 1000;
 
   for (const form of document.querySelectorAll("form[data-scan-import]")) {
-    form.addEventListener("submit", () => {
+    // Files or a folder, not both: choosing one clears the other, so one selection is sent.
+    const files = form.querySelector("[data-import-files]");
+    const folder = form.querySelector("[data-import-folder]");
+    const none = form.querySelector("[data-import-none]");
+    if (files && folder) {
+      files.addEventListener("change", () => { if (files.files.length) folder.value = ""; });
+      folder.addEventListener("change", () => { if (folder.files.length) files.value = ""; });
+    }
+    form.addEventListener("submit", (event) => {
+      if (files && folder && !files.files.length && !folder.files.length) {
+        event.preventDefault();
+        if (none) none.hidden = false;
+        return;
+      }
+      if (none) none.hidden = true;
       const button = form.querySelector("[data-import-submit]");
       if (!button) return;
       // Disabled after this event, so the click still submits the form once.

@@ -10,7 +10,15 @@
 // scanner's coordinate frame, so they are placed as they are and the camera frames them together.
 //
 // State for people and tests lives on the root element: data-state (loading | ready | error),
-// data-meshes, data-visible-meshes, data-visible-arches, data-triangles and data-measured-mm.
+// data-meshes, data-visible-meshes, data-visible-arches, data-triangles, data-measured-mm and
+// data-view (the last preset view: front, right, left, upper, lower).
+//
+// Preset views assume the frame the demo's and most scanners' sets share: occlusal plane in x-y,
+// +z from the lower teeth towards the upper, incisors towards +y, the patient's right at +x.
+// Keyboard (the canvas takes focus): arrows rotate, + and - zoom, 1-5 the presets, 0 resets.
+//
+// While arches of the set are still being prepared, a progress panel ([data-scan-progress])
+// polls GET /api/images/{id} for each and reloads the page once every arch is ready or failed.
 import * as THREE from "/static/vendor/three/three.module.js";
 import { OrbitControls } from "/static/vendor/three/addons/controls/OrbitControls.js";
 import { PLYLoader } from "/static/vendor/three/addons/loaders/PLYLoader.js";
@@ -21,8 +29,71 @@ const BITE = 0xc9d6e3; // the bite registration, told apart from the arches it o
 const MEASURE = 0xd9480f;
 const CLICK_SLOP_PX = 4; // a press that moves further than this is an orbit, not a pick
 
+const ROTATE_STEP = THREE.MathUtils.degToRad(10);
+const ZOOM_STEP = 1.15;
+const UP = new THREE.Vector3(0, 0, 1); // the orbit's axis: occlusal plane horizontal
+const POLE = 0.001; // occlusal views sit this far off the pole, so "up" on screen stays defined
+// Preset -> [direction from the target to the camera, arches shown (null: as ticked)]. In the
+// occlusal views the incisors are at the top of the screen.
+const PRESETS = {
+  front: [new THREE.Vector3(0, 1, 0), null],
+  right: [new THREE.Vector3(1, 0, 0), null],
+  left: [new THREE.Vector3(-1, 0, 0), null],
+  upper: [new THREE.Vector3(0, POLE, -1), ["upper", "unassigned"]],
+  lower: [new THREE.Vector3(0, -POLE, 1), ["lower", "unassigned"]],
+};
+const PRESET_KEYS = { 1: "front", 2: "right", 3: "left", 4: "upper", 5: "lower" };
+
 const root = document.querySelector("[data-viewer]");
 if (root) start(root);
+const progress = document.querySelector("[data-scan-progress]");
+if (progress) follow(progress);
+
+/** Poll each arch still being prepared; reload once none is left, so the page gets its links. */
+function follow(panel) {
+  const ids = (panel.dataset.pendingIds || "").split(" ").filter(Boolean);
+  const total = Number(panel.dataset.total) || ids.length;
+  const bar = panel.querySelector("[data-progress-bar]");
+  const message = panel.querySelector("[data-progress-message]");
+  const settled = new Set();
+  let rounds = 0;
+
+  function show() {
+    const ready = total - ids.length + settled.size;
+    bar.max = total;
+    bar.value = ready;
+    panel.dataset.ready = String(ready);
+    message.textContent = `Preparing the 3D view: ${ready} of ${total} arch${total === 1 ? "" : "es"} ready…`;
+  }
+
+  async function poll() {
+    rounds += 1;
+    for (const id of ids) {
+      if (settled.has(id)) continue;
+      try {
+        const response = await fetch(`/api/images/${id}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        if (!response.ok) continue;
+        const image = await response.json();
+        if (image.status === "READY" || image.status === "FAILED") settled.add(id);
+      } catch {
+        // offline for a moment: the next round asks again
+      }
+    }
+    show();
+    if (settled.size === ids.length) {
+      panel.dataset.state = "done";
+      message.textContent = "The 3D view is ready. Opening it…";
+      window.location.reload();
+    } else if (rounds < 400) {
+      window.setTimeout(poll, 1500);
+    } else {
+      message.textContent = "Still preparing. Reload the page later to see the 3D view.";
+    }
+  }
+
+  show();
+  poll();
+}
 
 function start(root) {
   const canvas = root.querySelector("[data-canvas]");
@@ -32,6 +103,7 @@ function start(root) {
   const hint = root.querySelector("[data-measure-hint]");
   const clearButton = root.querySelector("[data-clear-measure]");
   const resetButton = root.querySelector("[data-reset-view]");
+  const presetButtons = Array.from(root.querySelectorAll("[data-preset]"));
 
   function fail(message) {
     root.dataset.state = "error";
@@ -51,6 +123,7 @@ function start(root) {
 
   const scene = new THREE.Scene();
   const camera = new THREE.PerspectiveCamera(35, 1, 0.1, 10000);
+  camera.up.copy(UP); // before the controls: OrbitControls orbits around the camera's up
   // A light that moves with the camera keeps the side you look at lit from any angle.
   const headlight = new THREE.DirectionalLight(0xffffff, 2.0);
   headlight.position.set(0.4, 0.6, 1);
@@ -109,24 +182,101 @@ function start(root) {
     root.dataset.triangles = String(triangles);
   }
 
-  /** Frame every loaded mesh: the camera looks at the set's centre from the front. */
-  function resetView() {
+  /** Frame the visible meshes (all loaded ones if none is visible), seen from `direction`. */
+  function frame(direction) {
     const box = new THREE.Box3();
-    for (const mesh of meshes.values()) box.expandByObject(mesh);
+    const shown = visibleMeshes();
+    for (const mesh of shown.length ? shown : meshes.values()) box.expandByObject(mesh);
     if (box.isEmpty()) return;
     const sphere = box.getBoundingSphere(new THREE.Sphere());
     sceneRadius = Math.max(sphere.radius, 1);
     const distance = sceneRadius / Math.sin(THREE.MathUtils.degToRad(camera.fov / 2)) * 1.05;
     camera.near = distance / 100;
     camera.far = distance * 10;
-    camera.up.set(0, 1, 0);
-    camera.position.copy(sphere.center).add(new THREE.Vector3(0, 0.35, 1).normalize().multiplyScalar(distance));
+    camera.position.copy(sphere.center).add(direction.clone().normalize().multiplyScalar(distance));
     camera.updateProjectionMatrix();
     controls.target.copy(sphere.center);
     controls.minDistance = sceneRadius * 0.05;
     controls.maxDistance = distance * 4;
     controls.update();
     render();
+    publishCamera();
+  }
+
+  /** The starting view: from the front and a little above, every ticked arch. */
+  function resetView() {
+    delete root.dataset.view;
+    for (const button of presetButtons) button.setAttribute("aria-pressed", "false");
+    frame(new THREE.Vector3(0, 1, 0.35));
+  }
+
+  /** Show the set from a preset; the occlusal ones show that arch alone (the toggles follow). */
+  function preset(name) {
+    const [direction, arches] = PRESETS[name];
+    if (arches) {
+      for (const toggle of toggles) {
+        const mesh = meshes.get(toggle);
+        if (!mesh) continue;
+        toggle.checked = arches.includes(toggle.dataset.arch);
+        mesh.visible = toggle.checked;
+      }
+      publish();
+    }
+    root.dataset.view = name;
+    for (const button of presetButtons) button.setAttribute("aria-pressed", String(button.dataset.preset === name));
+    frame(direction);
+  }
+
+  /** Turn the camera around the target as a drag would: `yaw` around +z, `pitch` towards a pole. */
+  function rotate(yaw, pitch) {
+    const offset = camera.position.clone().sub(controls.target);
+    // Spherical coordinates around +z: theta in the occlusal plane, phi from +z.
+    const radius = offset.length();
+    const theta = Math.atan2(offset.y, offset.x) + yaw;
+    let phi = Math.acos(THREE.MathUtils.clamp(offset.z / radius, -1, 1)) + pitch;
+    phi = THREE.MathUtils.clamp(phi, POLE, Math.PI - POLE);
+    offset.set(
+      radius * Math.sin(phi) * Math.cos(theta),
+      radius * Math.sin(phi) * Math.sin(theta),
+      radius * Math.cos(phi),
+    );
+    camera.position.copy(controls.target).add(offset);
+    controls.update();
+    render();
+    publishCamera();
+  }
+
+  /** Where the camera looks from (a unit vector from the target, "x y z"), for people and tests. */
+  function publishCamera() {
+    const direction = camera.position.clone().sub(controls.target).normalize();
+    const rounded = direction.toArray().map((v) => (Math.abs(v) < 0.0005 ? 0 : v).toFixed(3));
+    root.dataset.cameraDirection = rounded.join(" ");
+  }
+
+  function zoom(factor) {
+    const offset = camera.position.clone().sub(controls.target);
+    const length = THREE.MathUtils.clamp(offset.length() * factor, controls.minDistance, controls.maxDistance);
+    camera.position.copy(controls.target).add(offset.setLength(length));
+    controls.update();
+    render();
+  }
+
+  canvas.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const key = event.key;
+    if (key === "ArrowLeft") rotate(-ROTATE_STEP, 0);
+    else if (key === "ArrowRight") rotate(ROTATE_STEP, 0);
+    else if (key === "ArrowUp") rotate(0, -ROTATE_STEP);
+    else if (key === "ArrowDown") rotate(0, ROTATE_STEP);
+    else if (key === "+" || key === "=") zoom(1 / ZOOM_STEP);
+    else if (key === "-" || key === "_") zoom(ZOOM_STEP);
+    else if (PRESET_KEYS[key]) preset(PRESET_KEYS[key]);
+    else if (key === "0") resetView();
+    else return;
+    event.preventDefault(); // arrows and +/- would scroll or zoom the page
+  });
+  for (const button of presetButtons) {
+    button.addEventListener("click", () => preset(button.dataset.preset));
   }
 
   function material(geometry, arch) {

@@ -1,6 +1,10 @@
 // The patient portal's scan wizard (seed 004): five photos, one view at a time, each sent straight
 // to storage through the patient upload API (upload-url -> PUT/POST the bytes -> confirm).
 // Uploads run one after another in the background while the patient goes on to the next view.
+// Once a photo is confirmed the page polls GET /api/patient/scans/sessions/{id} until the server
+// has processed it, and shows its quality verdict and retake advice on that step. "Send photos"
+// POSTs .../sessions/{id}/submit: only then does the check-in enter the practice's review queue.
+// A check-in left half done is resumed (the server hands back the open session and its photos).
 (() => {
   "use strict";
 
@@ -17,12 +21,18 @@
   const prevButton = root.querySelector("[data-prev]");
   const nextButton = root.querySelector("[data-next]");
 
-  /** type -> {file, url, status: "empty" | "queued" | "uploading" | "done" | "failed", error} */
+  const POLL_MS = 1500;
+  const POLL_LIMIT = 120; // about three minutes of checking; then the page stops asking
+
+  /** type -> {file, url, status: "empty" | "queued" | "uploading" | "done" | "failed", error,
+   *  imageId, verdict: the server's {state: processing | good | retake | failed, advice}} */
   const photos = new Map(steps.map((step) => [step.dataset.type, { status: "empty" }]));
+  const typeOfView = new Map(steps.map((step) => [step.dataset.view, step.dataset.type]));
   let current = 0;
   let sessionId = null;
   let sessionPromise = null;
   let queue = Promise.resolve();
+  let sending = false;
 
   class ApiError extends Error {
     constructor(status, problem) {
@@ -36,16 +46,16 @@
     }
   }
 
-  async function api(path, body) {
+  async function api(path, body, method = "POST") {
     const response = await fetch(path, {
-      method: "POST",
+      method,
       credentials: "same-origin",
       headers: {
         Accept: "application/json",
         "Content-Type": "application/json",
         "X-CSRF-Token": csrf,
       },
-      body: JSON.stringify(body || {}),
+      body: method === "GET" ? undefined : JSON.stringify(body || {}),
     });
     let data = null;
     try {
@@ -84,8 +94,9 @@
     sessionPromise = api("/api/patient/scans/sessions")
       .then((session) => {
         sessionId = session.id;
-        state.textContent = "Ready";
+        state.textContent = session.imageCount ? "Continuing where you left off" : "Ready";
         showAlert("");
+        if (session.imageCount) refreshVerdicts(true);
         return sessionId;
       })
       .catch((error) => {
@@ -121,6 +132,8 @@
       form.append("file", file);
       response = await fetch(target.url, { method: "POST", body: form });
     }
+    // Read the (short) answer to the end, so the request is finished and not left open.
+    await response.text().catch(() => "");
     if (!response.ok) {
       throw new Error(`The photo did not reach our storage (error ${response.status}). Try again.`);
     }
@@ -145,8 +158,13 @@
         throw new Error(`This photo is larger than ${limit} MB. Take it again at a lower size.`);
       }
       await sendBytes(target, file);
-      await api("/api/patient/scans/upload/confirm", { sessionId, imageType: type, key: target.key });
-      if (photo.file === file) photo.status = "done";
+      const image = await api("/api/patient/scans/upload/confirm", { sessionId, imageType: type, key: target.key });
+      if (photo.file === file) {
+        photo.status = "done";
+        photo.imageId = image.id;
+        photo.verdict = { state: "processing" };
+        schedulePoll();
+      }
     } catch (error) {
       if (error instanceof ApiError && error.consentRequired) block(error.message);
       if (photo.file === file) {
@@ -181,6 +199,48 @@
     input.value = ""; // choosing the same file again still fires "change"
   }
 
+  // ---- The server's verdict ---------------------------------------------------------------------
+
+  let pollTimer = null;
+  let polls = 0;
+
+  function waiting() {
+    return Array.from(photos.values()).some((p) => p.status === "done" && p.verdict && p.verdict.state === "processing");
+  }
+
+  function schedulePoll() {
+    if (pollTimer || !sessionId) return;
+    pollTimer = window.setTimeout(() => {
+      pollTimer = null;
+      refreshVerdicts(false);
+    }, POLL_MS);
+  }
+
+  /** Read the check-in's photos from the server; `resume` also takes photos this page did not send. */
+  async function refreshVerdicts(resume) {
+    let checkin;
+    try {
+      checkin = await api(`/api/patient/scans/sessions/${sessionId}`, null, "GET");
+    } catch {
+      if (waiting() && ++polls < POLL_LIMIT) schedulePoll();
+      return;
+    }
+    for (const verdict of checkin.photos) {
+      const type = typeOfView.get(verdict.viewCode);
+      const photo = type && photos.get(type);
+      if (!photo) continue;
+      // The latest photo of a view counts (a retake replaces the one before).
+      if (resume && photo.status === "empty") {
+        photo.status = "done";
+        photo.imageId = verdict.id;
+        photo.resumed = true;
+      }
+      if (photo.imageId === verdict.id) photo.verdict = verdict;
+    }
+    render();
+    if (waiting() && ++polls < POLL_LIMIT) schedulePoll();
+  }
+
   // ---- Drawing ---------------------------------------------------------------------------------
 
   const STATUS_TEXT = {
@@ -189,6 +249,18 @@
     uploading: "Uploading…",
     done: "Uploaded",
   };
+
+  /** The step's status line: [data-state, text] from the upload and the server's verdict. */
+  function statusOf(photo) {
+    if (photo.status === "failed") return ["failed", `Upload failed: ${photo.error}`];
+    if (photo.status !== "done") return [photo.status, STATUS_TEXT[photo.status]];
+    const verdict = photo.verdict || {};
+    const sent = photo.resumed ? "Uploaded earlier" : "Uploaded";
+    if (verdict.state === "good") return ["good", `${sent} · looks good`];
+    if (verdict.state === "retake") return ["retake", `Please retake: ${verdict.advice || "the photo is hard to read."}`];
+    if (verdict.state === "failed") return ["failed", verdict.advice || "This photo could not be read. Take it again."];
+    return ["checking", `${sent} · checking the photo…`];
+  }
 
   function render() {
     const uploaded = Array.from(photos.values()).filter((p) => p.status === "done").length;
@@ -212,13 +284,16 @@
       step.querySelector(".shot__drawing").classList.toggle("shot__drawing--small", !!photo.url);
 
       const status = step.querySelector("[data-status]");
-      status.dataset.state = photo.status;
-      status.querySelector("[data-status-text]").textContent =
-        photo.status === "failed" ? `Upload failed: ${photo.error}` : STATUS_TEXT[photo.status];
+      const [state, text] = statusOf(photo);
+      status.dataset.state = state;
+      chip.dataset.verdict = state;
+      status.querySelector("[data-status-text]").textContent = text;
       step.querySelector("[data-retry]").hidden = photo.status !== "failed" || !photo.file;
-      step.querySelector("[data-take-label]").textContent = photo.file ? "Retake photo" : "Take photo";
-      step.querySelector("[data-take]").classList.toggle("button--primary", !photo.file);
-      step.querySelector("[data-take]").classList.toggle("button--secondary", !!photo.file);
+      const taken = !!photo.file || photo.status === "done";
+      const retakeFirst = state === "retake" || (photo.status === "done" && state === "failed");
+      step.querySelector("[data-take-label]").textContent = taken ? "Retake photo" : "Take photo";
+      step.querySelector("[data-take]").classList.toggle("button--primary", !taken || retakeFirst);
+      step.querySelector("[data-take]").classList.toggle("button--secondary", taken && !retakeFirst);
     });
 
     prevButton.disabled = current === 0;
@@ -229,10 +304,13 @@
     nextButton.classList.toggle("button--secondary", !nextIsPrimary);
 
     const ready = uploaded === total;
-    sendButton.disabled = !ready;
+    sendButton.disabled = !ready || sending;
     const failed = Array.from(photos.values()).filter((p) => p.status === "failed").length;
+    const retakes = Array.from(photos.values()).filter((p) => p.status === "done" && p.verdict && p.verdict.state === "retake").length;
     root.querySelector("[data-send-hint]").textContent = ready
-      ? "All photos are uploaded. Tap Send to finish."
+      ? retakes
+        ? `${retakes} photo${retakes > 1 ? "s" : ""} may be hard to read: retake ${retakes > 1 ? "them" : "it"} for a better review, or send as they are.`
+        : "All photos are uploaded. Tap Send to finish."
       : failed
         ? `${failed} photo${failed > 1 ? "s" : ""} did not upload: open ${failed > 1 ? "them" : "it"} and tap Retry.`
         : `Send is ready once all ${total} photos are uploaded.`;
@@ -256,8 +334,19 @@
   });
   prevButton.addEventListener("click", () => go(current - 1));
   nextButton.addEventListener("click", () => go(current + 1));
-  sendButton.addEventListener("click", () => {
-    if (sendButton.disabled) return;
+  sendButton.addEventListener("click", async () => {
+    if (sendButton.disabled || !sessionId) return;
+    sending = true;
+    render();
+    try {
+      await api(`/api/patient/scans/sessions/${sessionId}/submit`);
+    } catch (error) {
+      sending = false;
+      showAlert(`Your photos were not sent. ${explain(error)}`);
+      render();
+      return;
+    }
+    window.clearTimeout(pollTimer);
     root.hidden = true;
     done.hidden = false;
     done.focus?.();

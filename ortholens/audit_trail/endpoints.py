@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query
 
 from ortholens.audit import repository
 from ortholens.audit import service as audit
-from ortholens.audit.schemas import AuditEventRead, AuditPage
-from ortholens.auth.deps import Authorized, RequirePermission
+from ortholens.audit_trail.schemas import AuditEventRead, AuditPage
+from ortholens.auth.deps import RequirePermission
 from ortholens.auth.policy import Permission
+from ortholens.auth.principals import Authorized
 from ortholens.http.deps import SessionDep
 from ortholens.kit.errors import Forbidden
 from ortholens.models import AuditOutcome
