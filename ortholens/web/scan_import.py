@@ -35,7 +35,7 @@ from ortholens.patient.service import find_patient
 from ortholens.processing.meshes.types import ArchType
 from ortholens.web.auth import PageCsrf, RequirePagePermission
 from ortholens.web.routing import PageResponse, PageRoute, redirect
-from ortholens.web.scans import ACCEPTED_FILES, render_scans_page
+from ortholens.web.scans import ACCEPTED_FILES, SCAN_UNITS, render_scans_page
 from ortholens.web.templating import render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute, dependencies=[PageCsrf])
@@ -79,6 +79,7 @@ def import_for_patient(
     settings: SettingsDep,
     decoders: DecodersDep,
     auth: Capturer,
+    units: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     """Import a scan file, a scanner's ZIP or its export folder (several files: one bundle) for
     this patient (large files in the background)."""
@@ -92,6 +93,7 @@ def import_for_patient(
             files=chosen_files(file),
             patient=patient,
             parse=decoders.run,
+            units=units or None,
         )
     except OrthoLensError as refused:
         # Shown on the page the form was on; PageResponse rolls back anything half-recorded.
@@ -119,6 +121,7 @@ def import_for_clinic(
     settings: SettingsDep,
     decoders: DecodersDep,
     auth: Capturer,
+    units: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     """Import a scanner's export whose metadata names the patient; unmatched ones wait in the
     pending queue."""
@@ -132,6 +135,7 @@ def import_for_clinic(
             files=chosen_files(file),
             patient=None,
             parse=decoders.run,
+            units=units or None,
         )
     except OrthoLensError as refused:
         page = _pending_page(
@@ -277,6 +281,7 @@ def _pending_page(
             # A super admin spans clinics; the clinic import needs a clinic of one's own.
             "can_import": auth.principal.clinic_scope is not None,
             "accepted_files": ACCEPTED_FILES,
+            "scan_units": SCAN_UNITS,
         },
         status_code=status_code,
     )

@@ -26,6 +26,7 @@ from ortholens.image.service import GalleryItem, gallery_item
 from ortholens.intraoral import service as intraoral_service
 from ortholens.models import ImageStatus, Patient
 from ortholens.patient.service import find_patient
+from ortholens.processing.meshes.units import OTHER_UNITS
 from ortholens.web.auth import PageCsrf, RequirePagePermission
 from ortholens.web.routing import PageRoute
 from ortholens.web.templating import render
@@ -46,6 +47,9 @@ _ORDER = list(ARCHES)
 ARCH_CHOICES = (("UPPER", "Upper"), ("LOWER", "Lower"), ("BITE", "Bite"))
 # The scan files the import form accepts (the formats `read_arches` reads).
 ACCEPTED_FILES = ".stl,.ply,.obj,.3mf,.dcm,.zip"
+# The other units the import form offers (form value, label), for a scan whose size check said it
+# makes sense in one of them; the files' own (millimetres) is the form's default.
+SCAN_UNITS = tuple((unit, name.capitalize()) for unit, name in OTHER_UNITS.items() if unit != "mm")
 
 NOTICES = {
     "imported": "The scans were imported. Their 3D view is prepared in the background.",
@@ -210,6 +214,7 @@ def render_scans_page(
             "can_capture": may_capture_3d(auth),
             "arch_choices": ARCH_CHOICES,
             "accepted_files": ACCEPTED_FILES,
+            "scan_units": SCAN_UNITS,
         },
         status_code=status_code,
     )

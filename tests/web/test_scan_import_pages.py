@@ -25,7 +25,9 @@ from ortholens.processing.meshes.types import ArchType
 from ortholens.runtime import Runtime
 from tests.factories import PASSWORD, create_clinic, create_patient, create_user
 from tests.fixtures.accounts import staff_headers
+from tests.intraoral.scan_files import arch as scan_arch
 from tests.intraoral.scan_files import itero_bundle, stl
+from tests.processing.meshes.mesh_files import binary_stl
 from tests.web.conftest import WatchedPage, sign_in_through_form
 
 PENDING_ROW = re.compile(r'data-pending-row="([^"]+)"')
@@ -364,3 +366,37 @@ def test_a_doctor_imports_through_the_form_and_follows_a_background_import(
     assert len(images_of(live_runtime, patient)) == 5
     assert page.problems == []
     assert page.csp_violations() == []
+
+
+def test_the_form_offers_other_units_and_reads_the_scan_in_them(
+    client: TestClient, runtime: Runtime, clinic: Clinic, patient: Patient
+) -> None:
+    # A lower arch written in metres: as millimetres it is 0.07 mm across and is left unset with
+    # the conversion named; chosen "Metres" on the form, it is read as the arch it is.
+    doctor = staff_headers(client, runtime, clinic, Role.DOCTOR)
+    page = client.get(f"/patients/{patient.id}/scans", headers=doctor).text
+    assert 'name="units"' in page and '<option value="m">Metres</option>' in page
+    assert '<option value="in">Inches</option>' in client.get("/scans/pending", headers=doctor).text
+    mesh = scan_arch(ArchType.LOWER, 11)
+    mesh.apply_scale(0.001)
+    sent = client.post(
+        f"/patients/{patient.id}/scans/import",
+        headers=doctor,
+        files={"file": ("lower.stl", binary_stl(mesh), "application/octet-stream")},
+        data={"units": "m"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    (image,) = images_of(runtime, patient)
+    assert image.category == "SCAN_LOWER"
+    assert image.info["arch_detection"]["size"]["declared"] == "m"
+
+    refused = client.post(
+        f"/patients/{patient.id}/scans/import",
+        headers=doctor,
+        files={"file": ("lower.stl", binary_stl(mesh), "application/octet-stream")},
+        data={"units": "parsecs"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 422 and "Unknown units" in refused.text
+    assert len(images_of(runtime, patient)) == 1
