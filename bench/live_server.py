@@ -40,15 +40,17 @@ def cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def live_server_process(
-    env: dict[str, str], port: int, args: Sequence[str] = ()
+    env: dict[str, str], port: int, args: Sequence[str] = (), log: Path | None = None
 ) -> Iterator[tuple[str, int]]:
-    """As `live_server`, with the server's process id (for `cpu_seconds`)."""
+    """As `live_server`, with the server's process id (for `cpu_seconds`); the server's output
+    goes to `log` when given (to find what an error answer was), else nowhere."""
+    output = log.open("wb") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, "-m", "ortholens", "serve", "--port", str(port), *args],
         env=env,
         cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -69,3 +71,5 @@ def live_server_process(
         except subprocess.TimeoutExpired:  # requests of an overloaded row still stuck inside it
             process.kill()
             process.wait()
+        if log is not None and output is not subprocess.DEVNULL:
+            output.close()

@@ -299,7 +299,8 @@ def main() -> None:
             "ORTHOLENS_DATABASE_URL": database_url,
             "ORTHOLENS_LOG_LEVEL": "WARNING",
         }
-        with live_server_process(env, free_port()) as (base, pid):
+        server_log = root / "server.log"
+        with live_server_process(env, free_port(), log=server_log) as (base, pid):
             login = httpx.post(
                 f"{base}/api/auth/login", json={"email": seeded.email, "password": PASSWORD}
             )
@@ -338,6 +339,7 @@ def main() -> None:
             floor_tally, floor_elapsed = asyncio.run(
                 run_clients(args.clients, reference_seconds, reference, fetch)
             )
+        problems = server_problems(server_log)
     floor = floor_tally.row("static", floor_elapsed)
     total = sum(len(v) for v in tally.latencies.values())
     errors = sum(sum(c.values()) for c in tally.errors.values())
@@ -352,6 +354,31 @@ def main() -> None:
         f"server RSS {rss_start:.0f} MB after warm-up -> {rss_end:.0f} MB at the end "
         f"({rss_end - rss_start:+.0f} MB)"
     )
+    if problems:
+        print("the server logged (warnings and errors, counted by first line):")
+        for line, count in problems.most_common(10):
+            print(f"  {count} x {line}")
+
+
+def server_problems(log: Path) -> Counter[str]:
+    """The server's warnings and errors (it logs at WARNING here), and the last line of each
+    traceback, so that an error answer in the table has its cause beside it."""
+    problems: Counter[str] = Counter()
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    for n, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            tail = next(
+                (later for later in lines[n + 1 :] if not later.startswith((" ", "Traceback"))), ""
+            )
+            problems[f"traceback: {tail[:200]}"] += 1
+        elif (
+            '"level": "error"' in line
+            or '"level": "warning"' in line
+            or "[error" in line
+            or "[warning" in line
+        ):
+            problems[line[:200]] += 1
+    return problems
 
 
 if __name__ == "__main__":

@@ -51,6 +51,10 @@ _CANNOT_READ = "The file could not be read: "
 _ADVICE = " The file is probably damaged or not what it claims to be; export it again and retry."
 
 
+# How many fresh pools a call is given when its worker breaks the pool (see `DecoderPool.run`).
+_BROKEN_POOL_TRIES = 3
+
+
 @dataclass(frozen=True)
 class IsolationLimits:
     """Limits of one isolated call and the size of the pool."""
@@ -85,6 +89,23 @@ class DecoderPool:
         """Call `func(*args, **kwargs)` in a worker; its result, its own exception, or DecoderFailed."""
         if not self.isolated:
             return func(*args, **kwargs)
+        # A worker that dies before pebble has seen it take the call (a decoder that crashes at
+        # once) breaks the whole pool ("All workers expired") instead of failing the call with its
+        # exit code. The steps are pure functions, so the call is made again on a fresh pool; a
+        # decoder that breaks every pool it is given has crashed, whatever pebble saw.
+        for _ in range(_BROKEN_POOL_TRIES - 1):
+            try:
+                return self._run_once(func, args, kwargs)
+            except BrokenProcessPool:
+                log.warning("decoder.pool_broken", decoder=_name(func))
+        try:
+            return self._run_once(func, args, kwargs)
+        except BrokenProcessPool:
+            raise self._failure(
+                "crashed", "the decoder's process ended before it answered.", func
+            ) from None
+
+    def _run_once(self, func: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
         pool = self._started()
         try:
             future = pool.schedule(

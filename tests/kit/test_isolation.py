@@ -7,6 +7,7 @@ import pickle
 import re
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
@@ -130,3 +131,31 @@ def _wait_started(decoders: DecoderPool, warm: threading.Event) -> None:
     while decoders._pool is None:  # the pool exists once the warm-up's first call was scheduled
         threading.Event().wait(0.05)
     warm.set()
+
+
+class _BreaksPools(DecoderPool):
+    """A pool whose first `breaks` calls end as pebble ends a call whose worker died before it
+    was seen taking it: the whole pool broken ("All workers expired"), no exit code."""
+
+    def __init__(self, breaks: int) -> None:
+        super().__init__(LIMITS, preload=["tests.kit.isolation_decoders"])
+        self.breaks = breaks
+
+    def _run_once(self, func, args, kwargs):  # type: ignore[no-untyped-def]
+        if self.breaks:
+            self.breaks -= 1
+            raise BrokenProcessPool("All workers expired")
+        return super()._run_once(func, args, kwargs)
+
+
+def test_a_broken_pool_is_replaced_and_the_call_made_again() -> None:
+    with _BreaksPools(breaks=2) as pool:
+        assert pool.run(isolation_decoders.echo, b"abc")["length"] == 3
+
+
+def test_a_decoder_that_breaks_every_pool_has_crashed() -> None:
+    with _BreaksPools(breaks=3) as pool:
+        with pytest.raises(DecoderFailed, match="ended before it answered") as err:
+            pool.run(isolation_decoders.echo, b"abc")
+        assert err.value.extra == {"cause": "crashed"}
+        assert pool.run(isolation_decoders.echo, b"next")["length"] == 4
